@@ -1,0 +1,24 @@
+/**
+ * The matrix products training needs, behind one interface so the plain TypeScript reference and
+ * the WebAssembly SIMD kernels are interchangeable. All matrices are row-major Float32Array views.
+ *
+ * Dense layer with W [out, in], a shard's activations Z [n, in] and deltas D [n, out]:
+ *   forward   U  = Z · Wᵀ + b      matmulABt(Z, W, U, n, out, in, b)
+ *   weights   dW = Dᵀ · Z          matmulAtB(D, Z, dW, out, in, n)
+ *   backward  dZ = D · W           matmulAB(D, W, dZ, n, in, out)
+ */
+export interface Kernels {
+  /** Recorded in jobs and model files; results are bit-identical only within one kernel. */
+  readonly name: string;
+  /**
+   * A zeroed buffer the kernels can read and write without copying (for WebAssembly, a view of its
+   * memory). Allocate everything at setup: views stay valid for the life of the kernels object.
+   */
+  alloc(length: number): Float32Array;
+  /** C[m,n] = A[m,k] · B[n,k]ᵀ (+ bias[n] on every row). */
+  matmulABt(A: Float32Array, B: Float32Array, C: Float32Array, m: number, n: number, k: number, bias?: Float32Array | null): void;
+  /** C[m,n] = A[m,k] · B[k,n]. */
+  matmulAB(A: Float32Array, B: Float32Array, C: Float32Array, m: number, n: number, k: number): void;
+  /** C[m,n] = A[k,m]ᵀ · B[k,n]. */
+  matmulAtB(A: Float32Array, B: Float32Array, C: Float32Array, m: number, n: number, k: number): void;
+}
