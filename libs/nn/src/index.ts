@@ -1,0 +1,17 @@
+export { Rng, deriveSeed } from './rng.js';
+export type { Kernels } from './kernels/types.js';
+export { jsKernels } from './kernels/js.js';
+export { ACTIVATIONS, activate, activateBackward, sigmoid } from './activations.js';
+export type { Activation } from './activations.js';
+export { LOSSES, LOSS_OUTPUTS, lossAndDelta, sampleLoss, isCorrect } from './losses.js';
+export type { Loss } from './losses.js';
+export { Network, layout } from './network.js';
+export type { Architecture, LayerSpec, LayerLayout, ShardStats, Samples } from './network.js';
+export { INITS, initParams } from './init.js';
+export type { Init } from './init.js';
+export { OPTIMIZERS, Optimizer, createOptimizer } from './optim.js';
+export type { OptimizerKind, OptimizerSpec, OptimizerState } from './optim.js';
+export { SCHEDULES, learningRate } from './schedule.js';
+export type { ScheduleKind, ScheduleSpec } from './schedule.js';
+export { modelToJson, modelFromJson, readScaling, ModelFileError } from './model-file.js';
+export type { Model, ModelScaling } from './model-file.js';
