@@ -1,0 +1,76 @@
+// @redgrad/protocol — everything that crosses Redis: key layout, queue names,
+// message types, msgpackr codecs and their validation.
+export { ProtocolError, isProtocolError, type ProtocolErrorCode } from './errors.js';
+export {
+  DATA_HASH_PATTERN,
+  DEFAULT_PREFIX,
+  GRADIENT_QUEUE,
+  JOB_ID_PATTERN,
+  JOBS_QUEUE,
+  Keys,
+  WORKER_ID_PATTERN,
+  parseTaskId,
+  taskId,
+  validateDataHash,
+  validateJobId,
+  validateWorkerId,
+} from './keys.js';
+export {
+  JOB_STATUSES,
+  PROTOCOL_VERSION,
+  isTerminalStatus,
+  type DatasetChunk,
+  type DatasetLike,
+  type DatasetMeta,
+  type DatasetTask,
+  type Dtype,
+  type GradientTask,
+  type JobProgress,
+  type JobStateStatus,
+  type JobStatus,
+  type PayloadKind,
+  type ShardResult,
+  type WeightsPayload,
+  type WorkerHeartbeat,
+} from './messages.js';
+export {
+  decodeShardResult,
+  decodeWeights,
+  encodeShardResult,
+  encodeWeights,
+  type ShardResultExpect,
+  type ShardResultInit,
+  type WeightsExpect,
+} from './payloads.js';
+export {
+  MAX_TASK_INDICES,
+  checkTaskIdentity,
+  decodeIndices,
+  encodeIndices,
+  makeGradientTask,
+  validateGradientTask,
+  type GradientTaskInit,
+} from './task.js';
+export {
+  MAX_DATASET_ELEMENTS,
+  chunkRowCount,
+  decodeDatasetChunk,
+  decodeDatasetMeta,
+  defaultChunkRows,
+  encodeDatasetChunk,
+  encodeDatasetMeta,
+  isU8Compactable,
+  joinDataset,
+  splitDataset,
+  validateDatasetMeta,
+  type SplitDataset,
+} from './dataset.js';
+export { downloadDataset, readDatasetMeta, uploadDataset, type UploadResult } from './dataset-redis.js';
+export {
+  encodeHeartbeat,
+  encodeProgress,
+  isJobStatus,
+  validateHeartbeat,
+  validateJobStatus,
+  validateProgress,
+} from './status.js';

@@ -1,0 +1,126 @@
+// Every message that crosses Redis, as types. Binary payloads (msgpackr) carry
+// `v` and `kind`; JSON messages (BullMQ job data, progress, heartbeats) are
+// plain JSON-safe objects.
+
+/** Format version of every payload this build writes and reads. */
+export const PROTOCOL_VERSION = 1;
+
+export type PayloadKind = 'weights' | 'shard-result' | 'dataset' | 'x-chunk' | 'y-chunk';
+
+/** Element types of typed arrays on the wire. */
+export type Dtype = 'f32' | 'u8' | 'u32';
+
+/** One step's weights; written once per step to Keys.weights(jobId, step). */
+export interface WeightsPayload {
+  v: number;
+  kind: 'weights';
+  jobId: string;
+  step: number;
+  params: Float32Array; // [paramCount], the model's flat parameter block
+}
+
+/** One shard's gradient sum, loss sum and correct count, computed by a worker. */
+export interface ShardResult {
+  v: number;
+  kind: 'shard-result';
+  jobId: string;
+  step: number;
+  shard: number;
+  count: number; // samples in the shard
+  lossSum: number; // float64 sum of per-sample losses
+  correct: number; // correctly classified samples (0 for regression)
+  grad: Float32Array; // [paramCount], gradient SUM over the shard (not mean)
+  workerId: string;
+  computeMs: number;
+}
+
+/**
+ * BullMQ job data of a gradient task. BullMQ stores job data as JSON, so this
+ * is JSON-safe: the sample indices travel as base64 of a little-endian Uint32Array.
+ */
+export interface GradientTask {
+  v: number;
+  jobId: string;
+  step: number; // coordinator's global step counter
+  shard: number; // shard index within the step
+  weightsKey: string; // Keys.weights(jobId, step)
+  dataHash: string; // content hash of the data set (Keys.dataMeta(dataHash))
+  kernel: string; // compute kernel the job asks for (e.g. 'js')
+  paramCount: number; // length of weights and gradient
+  indices: string; // base64(Uint32Array LE) — the shard's sample indices
+}
+
+export type DatasetTask = 'classification' | 'regression';
+
+/** The data set shape this package moves; structurally compatible with libs/data's Dataset. */
+export interface DatasetLike {
+  name: string;
+  task: DatasetTask;
+  n: number;
+  features: number;
+  outputs: number;
+  x: Float32Array; // [n, features] row-major
+  y: Float32Array; // [n, outputs] row-major
+  classes?: string[];
+}
+
+/** Header of a data set stored in Redis; its presence marks the upload complete. */
+export interface DatasetMeta {
+  v: number;
+  kind: 'dataset';
+  hash: string;
+  name: string;
+  task: DatasetTask;
+  n: number;
+  features: number;
+  outputs: number;
+  classes?: string[];
+  chunkRows: number; // rows per chunk; the last chunk may be shorter
+  chunks: number; // ceil(n / chunkRows)
+  xDtype: 'f32' | 'u8'; // 'u8': x = byte/255 exactly (see dataset.ts)
+}
+
+/** One chunk of x or y rows. */
+export interface DatasetChunk {
+  v: number;
+  kind: 'x-chunk' | 'y-chunk';
+  index: number;
+  dtype: 'f32' | 'u8';
+  length: number; // elements in data
+  data: Float32Array | Uint8Array;
+}
+
+/** A worker's liveness record (JSON), refreshed every few seconds. */
+export interface WorkerHeartbeat {
+  workerId: string;
+  host: string;
+  pid: number;
+  kernel: string;
+  startedAt: number; // ms since epoch
+  lastSeen: number; // ms since epoch
+  current?: { jobId: string; step: number; shard: number };
+}
+
+/** Training progress (JSON) as reported through BullMQ progress events and the state hash. */
+export interface JobProgress {
+  jobId: string;
+  epoch: number;
+  epochs: number;
+  step: number;
+  steps: number;
+  loss: number;
+  accuracy?: number;
+  samplesPerSecond: number;
+  workersSeen: number;
+  elapsedMs: number;
+  etaMs?: number;
+}
+
+export const JOB_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+/** Alias kept for readers of the brief: the job state's status union. */
+export type JobStateStatus = JobStatus;
+
+export function isTerminalStatus(s: JobStatus): boolean {
+  return s === 'completed' || s === 'failed' || s === 'cancelled';
+}

@@ -1,0 +1,89 @@
+// Weights and shard results: the two binary payloads of every training step.
+import { checkHeader, packPayload, readTensor, unpackPayload, wireTensor } from './codec.js';
+import { ProtocolError } from './errors.js';
+import { JOB_ID_PATTERN, WORKER_ID_PATTERN } from './keys.js';
+import { PROTOCOL_VERSION, type ShardResult, type WeightsPayload } from './messages.js';
+import { expectAllFinite, expectEqual, expectFinite, expectInt, expectString } from './validate.js';
+
+export interface WeightsExpect {
+  jobId: string;
+  step: number;
+  length: number; // the model's parameter count
+}
+
+export function encodeWeights(w: { jobId: string; step: number; params: Float32Array }): Buffer {
+  return packPayload({
+    v: PROTOCOL_VERSION,
+    kind: 'weights',
+    jobId: w.jobId,
+    step: w.step,
+    params: wireTensor('f32', w.params),
+  });
+}
+
+/** Decode and check weights against the job, step and parameter count the reader expects. */
+export function decodeWeights(buf: Uint8Array, expect: WeightsExpect): WeightsPayload {
+  const what = 'weights';
+  const obj = unpackPayload(buf, what);
+  checkHeader(obj, what, 'weights');
+  const jobId = expectString(obj, 'jobId', what, { pattern: JOB_ID_PATTERN });
+  const step = expectInt(obj, 'step', what);
+  expectEqual(what, 'jobId', jobId, expect.jobId);
+  expectEqual(what, 'step', step, expect.step);
+  const params = readTensor(obj, 'params', what, 'f32', expect.length, buf);
+  expectAllFinite(params, what, 'params');
+  return { v: PROTOCOL_VERSION, kind: 'weights', jobId, step, params };
+}
+
+export type ShardResultInit = Omit<ShardResult, 'v' | 'kind'>;
+
+export interface ShardResultExpect {
+  jobId: string;
+  step: number;
+  shard: number;
+  count: number; // samples the task carried
+  length: number; // parameter count
+}
+
+/**
+ * Encode a worker's result. Non-finite gradients are encoded as they are: the
+ * coordinator's decode rejects them with 'non-finite', so a diverging job fails
+ * with that reason instead of a worker error.
+ */
+export function encodeShardResult(r: ShardResultInit): Buffer {
+  return packPayload({
+    v: PROTOCOL_VERSION,
+    kind: 'shard-result',
+    jobId: r.jobId,
+    step: r.step,
+    shard: r.shard,
+    count: r.count,
+    lossSum: r.lossSum,
+    correct: r.correct,
+    grad: wireTensor('f32', r.grad),
+    workerId: r.workerId,
+    computeMs: r.computeMs,
+  });
+}
+
+/** Decode and check everything: identity, count, gradient length, finiteness, 0 ≤ correct ≤ count. */
+export function decodeShardResult(buf: Uint8Array, expect: ShardResultExpect): ShardResult {
+  const what = 'shard result';
+  const obj = unpackPayload(buf, what);
+  checkHeader(obj, what, 'shard-result');
+  const jobId = expectString(obj, 'jobId', what, { pattern: JOB_ID_PATTERN });
+  const step = expectInt(obj, 'step', what);
+  const shard = expectInt(obj, 'shard', what);
+  expectEqual(what, 'jobId', jobId, expect.jobId);
+  expectEqual(what, 'step', step, expect.step);
+  expectEqual(what, 'shard', shard, expect.shard);
+  const count = expectInt(obj, 'count', what, 1);
+  if (count !== expect.count) throw new ProtocolError('bad-shape', `${what}: count ${count} expected ${expect.count}`);
+  const lossSum = expectFinite(obj, 'lossSum', what);
+  const correct = expectInt(obj, 'correct', what, 0, count);
+  const grad = readTensor(obj, 'grad', what, 'f32', expect.length, buf);
+  expectAllFinite(grad, what, 'grad');
+  const workerId = expectString(obj, 'workerId', what, { pattern: WORKER_ID_PATTERN });
+  const computeMs = expectFinite(obj, 'computeMs', what, 0);
+  return { v: PROTOCOL_VERSION, kind: 'shard-result', jobId, step, shard, count, lossSum, correct, grad, workerId, computeMs };
+}
