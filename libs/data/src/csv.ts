@@ -197,3 +197,24 @@ function splitRecords(text: string, source: string): CsvRecord[] {
   }
   return records;
 }
+
+/** Feature rows of an unlabelled CSV (for predictions): the columns `featureNames` when given and present, else every column. */
+export function parseFeatureCsv(text: string, opts: { source: string; features: number; featureNames?: string[] }): { x: Float32Array; n: number; header: string[] } {
+  const { source, features } = opts;
+  const records = splitRecords(text, source);
+  if (records.length === 0) throw new DataError(`${source}: empty file`);
+  const header = records[0].cells.map((c) => c.trim());
+  const named = opts.featureNames && opts.featureNames.every((f) => header.includes(f));
+  const cols = named ? opts.featureNames!.map((f) => header.indexOf(f)) : header.map((_, j) => j);
+  if (cols.length !== features) {
+    throw new DataError(`${source}: has ${header.length} columns (${header.join(', ')}); the model takes ${features} features${opts.featureNames ? ` (${opts.featureNames.join(', ')})` : ''}`);
+  }
+  const rows = records.slice(1);
+  if (rows.length === 0) throw new DataError(`${source}: no data rows after the header`);
+  const x = new Float32Array(rows.length * features); // [n, features]
+  rows.forEach((r, i) => {
+    if (r.cells.length !== header.length) throw new DataError(`${source} line ${r.line}: expected ${header.length} cells, got ${r.cells.length}`);
+    cols.forEach((c, j) => (x[i * features + j] = parseNumber(r.cells[c], header[c], r.line, source)));
+  });
+  return { x, n: rows.length, header };
+}

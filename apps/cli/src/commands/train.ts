@@ -1,0 +1,60 @@
+import { writeFile } from 'node:fs/promises';
+import { modelToJson } from '@redgrad/nn';
+import { trainLocal } from '@redgrad/train';
+import type { StepProgress } from '@redgrad/train';
+import { CliError } from '../errors.js';
+import { ProgressLine, bar, duration, fmt } from '../progress.js';
+
+export interface TrainFlags {
+  local?: boolean;
+  out?: string;
+  init?: string;
+  json?: boolean;
+  encoding?: 'base64' | 'arrays';
+}
+
+export async function trainCommand(specPath: string, flags: TrainFlags): Promise<void> {
+  if (!flags.local) throw new CliError('train runs in this process and needs --local; to train on the cluster use `redgrad submit JOB.json --watch`');
+  const progress = new ProgressLine();
+  let lastEpoch = 0;
+  const log = (s: string) => (flags.json ? process.stderr : process.stdout).write(s + '\n');
+  const onStep = (p: StepProgress) => {
+    const eta = p.samplesPerSecond > 0 ? ((p.steps - p.step) * p.elapsedMs) / Math.max(1, p.step) : NaN;
+    progress.update(`epoch ${p.epoch}/${p.epochs} ${bar(p.step / p.steps)} step ${p.step}/${p.steps} loss ${fmt(p.loss)}${p.accuracy !== undefined ? ` acc ${fmt(p.accuracy, 3)}` : ''} ${Math.round(p.samplesPerSecond)} samples/s ETA ${duration(eta)}`);
+    if (p.epoch !== lastEpoch && p.step === p.steps) progress.update('', true);
+    lastEpoch = p.epoch;
+  };
+  const run = await trainLocal(specPath, { init: flags.init, onStep });
+  progress.done();
+  const { result, job, model } = run;
+  const classification = job.train.task === 'classification';
+  if (flags.out) await writeFile(flags.out, modelToJson(model, flags.encoding ?? 'base64'));
+  const summary = {
+    name: job.spec.name,
+    trainLoss: result.train.loss,
+    ...(classification ? { trainAccuracy: result.trainEval.accuracy } : { trainR2: result.trainEval.r2 }),
+    ...(result.test ? { testLoss: result.test.loss } : {}),
+    ...(result.test && classification ? { testAccuracy: result.test.accuracy, confusion: result.test.confusion } : {}),
+    ...(result.test && !classification ? { testMse: result.test.mse, testR2: result.test.r2 } : {}),
+    epochs: result.epochs,
+    steps: result.steps,
+    samples: result.samples,
+    samplesPerSecond: Math.round(result.samplesPerSecond),
+    elapsedMs: Math.round(result.elapsedMs),
+    kernel: model.kernel,
+    batchSize: job.batchSize,
+    shardSize: job.spec.shardSize,
+    ...(flags.out ? { model: flags.out } : {}),
+  };
+  if (flags.json) {
+    process.stdout.write(JSON.stringify(summary) + '\n');
+    return;
+  }
+  const layers = job.arch.layers.map((l) => `${l.outputs} ${l.activation}`).join(' → ');
+  log(`${job.spec.name}: ${job.train.n} training samples, ${job.test?.n ?? 0} test; ${job.train.features} → ${layers}; ${job.arch.loss}; batch ${job.batchSize}, shard ${job.spec.shardSize}, kernel ${model.kernel}`);
+  for (const h of result.history) {
+    if (result.history.length > 20 && h.epoch % Math.ceil(result.history.length / 20) !== 0 && h.epoch !== result.history.length) continue;
+    log(`epoch ${String(h.epoch).padStart(4)}  train loss ${fmt(h.trainLoss)}${h.trainAccuracy !== undefined ? ` acc ${fmt(h.trainAccuracy, 3)}` : ''}${h.testLoss !== undefined ? `  test loss ${fmt(h.testLoss)}` : ''}${h.testAccuracy !== undefined ? ` acc ${fmt(h.testAccuracy, 3)}` : ''}${h.testR2 !== undefined ? ` R² ${fmt(h.testR2, 3)}` : ''}`);
+  }
+  log(`done: ${result.steps} steps in ${duration(result.elapsedMs)}, ${Math.round(result.samplesPerSecond)} samples/s${flags.out ? `; model written to ${flags.out}` : ''}`);
+}

@@ -1,0 +1,57 @@
+import { Command, CommanderError } from 'commander';
+import { CliError, isUserError } from './errors.js';
+import { trainCommand } from './commands/train.js';
+import { evaluateCommand, predictCommand } from './commands/predict.js';
+import { registerClusterCommands } from './commands/cluster-commands.js';
+
+const program = new Command('redgrad')
+  .description('Distributed mini-batch training of neural networks over Redis queues')
+  .showHelpAfterError('(add --help for usage)')
+  .exitOverride();
+
+program
+  .command('train')
+  .description('train a job in this process (no Redis): the reference for distributed runs')
+  .argument('<job>', 'job spec JSON file')
+  .option('--local', 'train in this process (required)')
+  .option('-o, --out <model.json>', 'write the trained model file')
+  .option('--init <model.json>', 'start from this model\'s weights (warm start)')
+  .option('--encoding <kind>', 'weights in the model file: base64 (exact, compact) or arrays', 'base64')
+  .option('--json', 'print one JSON summary on stdout')
+  .action((job: string, flags) => trainCommand(job, flags));
+
+program
+  .command('predict')
+  .description('predict every row of an unlabelled CSV')
+  .argument('<model>', 'model file')
+  .argument('<data>', 'CSV with a header row; feature columns by the model\'s feature names, else all columns')
+  .option('--json', 'JSON lines instead of CSV')
+  .action((model: string, data: string, flags) => predictCommand(model, data, flags));
+
+program
+  .command('evaluate')
+  .description('loss, accuracy and confusion matrix (classification) or MSE and R² (regression) on labelled data')
+  .argument('<model>', 'model file')
+  .argument('<data>', 'labelled CSV, or an IDX images file with --labels')
+  .option('--label <column>', 'CSV label column name or index (default: the last column)')
+  .option('--labels <file>', 'IDX labels file for an IDX images file')
+  .option('--json', 'print one JSON object')
+  .action((model: string, data: string, flags) => evaluateCommand(model, data, flags));
+
+registerClusterCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    process.exitCode = e.exitCode; // commander already printed help or the usage error
+  } else if (isUserError(e)) {
+    process.stderr.write(`redgrad: ${e.message}\n`);
+    process.exitCode = e instanceof CliError ? e.exitCode : 1;
+  } else {
+    const err = e as Error;
+    process.stderr.write(`redgrad: ${err?.message ?? String(e)}\n`);
+    if (process.env.REDGRAD_DEBUG) process.stderr.write(`${err?.stack}\n`);
+    process.exitCode = 2;
+  }
+}

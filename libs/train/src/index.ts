@@ -1,0 +1,14 @@
+export { validateJobSpec, SpecError } from './spec.js';
+export type { JobSpec } from './spec.js';
+export { prepareJob, prepareFromData, architecture } from './prepare.js';
+export type { PreparedJob } from './prepare.js';
+export type { GradientBackend, ShardGradient, StepRequest } from './backend.js';
+export { LocalBackend } from './local-backend.js';
+export { train, epochOrder, initialParams, TrainingError } from './loop.js';
+export type { Checkpoint, EpochMetrics, StepProgress, TrainOptions, TrainResult } from './loop.js';
+export { evaluate, argmax } from './evaluate.js';
+export type { Evaluation } from './evaluate.js';
+export { modelOf, networkFor, dataForModel } from './model.js';
+export { selectKernels } from './kernels.js';
+export { trainLocal } from './local.js';
+export type { LocalRun } from './local.js';

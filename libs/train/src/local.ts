@@ -1,0 +1,66 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { modelFromJson } from '@redgrad/nn';
+import type { Model } from '@redgrad/nn';
+import { LocalBackend } from './local-backend.js';
+import { train } from './loop.js';
+import type { StepProgress, TrainResult } from './loop.js';
+import { modelOf } from './model.js';
+import { prepareJob } from './prepare.js';
+import type { PreparedJob } from './prepare.js';
+import { SpecError, validateJobSpec } from './spec.js';
+import { selectKernels } from './kernels.js';
+
+export interface LocalRun {
+  job: PreparedJob;
+  result: TrainResult;
+  model: Model;
+}
+
+/** Reads and validates a job spec file; errors name the file. */
+export async function readJobSpec(path: string) {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new SpecError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new SpecError(`${path}: not valid JSON (${(e as Error).message})`);
+  }
+  try {
+    return validateJobSpec(raw);
+  } catch (e) {
+    if (e instanceof SpecError) throw new SpecError(`${path}: ${e.message}`);
+    throw e;
+  }
+}
+
+/** `redgrad train --local`: the whole job in this process. */
+export async function trainLocal(specPath: string, opts: { init?: string; onStep?: (p: StepProgress) => void } = {}): Promise<LocalRun> {
+  const spec = await readJobSpec(specPath);
+  const job = await prepareJob(spec, dirname(resolve(specPath)));
+  const kernels = selectKernels(spec.kernel);
+  let init: Float32Array | undefined;
+  if (opts.init) {
+    const initModel = modelFromJson(await readFile(opts.init, 'utf8'), opts.init);
+    if (JSON.stringify(initModel.arch) !== JSON.stringify(job.arch)) {
+      throw new SpecError(`${opts.init}: its layers ${describeArch(initModel)} do not match the job's ${describeArch({ arch: job.arch })}`);
+    }
+    init = initModel.params;
+  }
+  const backend = new LocalBackend(job.arch, kernels, job.train, job.train.task === 'classification', spec.shardSize);
+  try {
+    const result = await train(job, { backend, kernels, init, onStep: opts.onStep });
+    return { job, result, model: modelOf(job, result, kernels.name) };
+  } finally {
+    await backend.close();
+  }
+}
+
+function describeArch(m: Pick<Model, 'arch'>): string {
+  return m.arch.layers.map((l) => `${l.inputs}-${l.outputs} ${l.activation}`).join(', ') + ` (${m.arch.loss})`;
+}

@@ -1,0 +1,158 @@
+import { ACTIVATIONS, INITS, LOSSES, LOSS_OUTPUTS, OPTIMIZERS, SCHEDULES } from '@redgrad/nn';
+import type { Activation, Init, Loss, OptimizerSpec, ScheduleSpec } from '@redgrad/nn';
+import { DataError, SCALING_METHODS, validateDataSource } from '@redgrad/data';
+import type { DataSource, ScalingMethod } from '@redgrad/data';
+
+/**
+ * The job spec: one flat JSON object (see README "Job spec"). Validation rejects unknown keys and
+ * wrong types with a message naming the field and what is allowed; defaults are filled in here so
+ * the rest of the code sees one fully resolved shape.
+ */
+export interface JobSpec {
+  name: string;
+  data: DataSource;
+  /** Fraction of the data held out for testing when the source has no test file (default 0.2). */
+  testSplit: number;
+  scaling: ScalingMethod;
+  model: {
+    hidden: Array<{ size: number; activation: Activation }>;
+    /** Output activation; default softmax for classification, identity for regression. */
+    output?: Activation;
+    init: Init;
+  };
+  /** Default cross-entropy for classification, squared-error for regression. */
+  loss?: Loss;
+  optimizer: OptimizerSpec;
+  schedule: ScheduleSpec;
+  /** Samples per step, or "full" for full-batch gradient descent. */
+  batchSize: number | 'full';
+  /** Samples per shard: the unit of work sent to a worker (default 32, at most batchSize). */
+  shardSize: number;
+  epochs: number;
+  seed: number;
+  shuffle: boolean;
+  /** Matrix kernel: "auto" (fastest available), "js" or "wasm-simd". */
+  kernel: 'auto' | 'js' | 'wasm-simd';
+  /** Distributed runs: checkpoint every N steps (and at each epoch end); 0 = epoch ends only. */
+  checkpointEvery: number;
+}
+
+export class SpecError extends Error {
+  override name = 'SpecError';
+}
+
+const TOP_KEYS = ['name', 'data', 'testSplit', 'scaling', 'model', 'loss', 'optimizer', 'schedule', 'batchSize', 'shardSize', 'epochs', 'seed', 'shuffle', 'kernel', 'checkpointEvery'];
+const KERNELS = ['auto', 'js', 'wasm-simd'] as const;
+
+export function validateJobSpec(raw: unknown, where = 'spec'): JobSpec {
+  const o = object(raw, where);
+  onlyKeys(o, TOP_KEYS, where);
+  let data: DataSource;
+  try {
+    data = validateDataSource(o.data, `${where}.data`);
+  } catch (e) {
+    throw e instanceof DataError ? new SpecError(e.message) : e;
+  }
+  const model = object(o.model ?? {}, `${where}.model`);
+  onlyKeys(model, ['hidden', 'activation', 'output', 'init'], `${where}.model`);
+  const defaultAct = oneOf(model.activation ?? 'tanh', ACTIVATIONS, `${where}.model.activation`);
+  const hiddenRaw = model.hidden ?? [16];
+  if (!Array.isArray(hiddenRaw)) throw new SpecError(`${where}.model.hidden: expected an array of layer sizes or {size, activation}, got ${show(hiddenRaw)}`);
+  const hidden = hiddenRaw.map((h: unknown, i: number) => {
+    const f = `${where}.model.hidden[${i}]`;
+    if (typeof h === 'number') return { size: int(h, f, 1, 1 << 16), activation: defaultAct };
+    const ho = object(h, f);
+    onlyKeys(ho, ['size', 'activation'], f);
+    return { size: int(ho.size, `${f}.size`, 1, 1 << 16), activation: oneOf(ho.activation ?? defaultAct, ACTIVATIONS, `${f}.activation`) };
+  });
+  const output = model.output === undefined ? undefined : oneOf(model.output, ACTIVATIONS, `${where}.model.output`);
+  const loss = o.loss === undefined ? undefined : oneOf(o.loss, LOSSES, `${where}.loss`);
+  if (loss && output && !LOSS_OUTPUTS[loss].includes(output)) {
+    throw new SpecError(`${where}.model.output: ${loss} needs outputs in (0, 1): use one of ${LOSS_OUTPUTS[loss].join(', ')}, got "${output}"`);
+  }
+
+  const opt = object(o.optimizer ?? { type: 'adam', lr: 0.001 }, `${where}.optimizer`);
+  const optimizerType = oneOf(opt.type ?? 'sgd', OPTIMIZERS, `${where}.optimizer.type`);
+  const optAllowed = ['type', 'lr', 'weightDecay', ...(optimizerType === 'adam' ? ['beta1', 'beta2', 'eps'] : optimizerType === 'sgd' ? [] : ['momentum'])];
+  onlyKeys(opt, optAllowed, `${where}.optimizer`);
+  const optimizer: OptimizerSpec = { type: optimizerType, lr: num(opt.lr ?? (optimizerType === 'adam' ? 0.001 : 0.01), `${where}.optimizer.lr`, 0, 10, false) };
+  if (opt.weightDecay !== undefined) optimizer.weightDecay = num(opt.weightDecay, `${where}.optimizer.weightDecay`, 0, 1, true);
+  if (opt.momentum !== undefined) optimizer.momentum = num(opt.momentum, `${where}.optimizer.momentum`, 0, 1, true, false);
+  if (opt.beta1 !== undefined) optimizer.beta1 = num(opt.beta1, `${where}.optimizer.beta1`, 0, 1, true, false);
+  if (opt.beta2 !== undefined) optimizer.beta2 = num(opt.beta2, `${where}.optimizer.beta2`, 0, 1, true, false);
+  if (opt.eps !== undefined) optimizer.eps = num(opt.eps, `${where}.optimizer.eps`, 0, 1, false);
+
+  const sch = object(o.schedule ?? { type: 'constant' }, `${where}.schedule`);
+  const scheduleType = oneOf(sch.type ?? 'constant', SCHEDULES, `${where}.schedule.type`);
+  onlyKeys(sch, ['type', 'warmupSteps', ...(scheduleType === 'step' ? ['stepSize', 'gamma'] : scheduleType === 'cosine' ? ['minLr'] : [])], `${where}.schedule`);
+  const schedule: ScheduleSpec = { type: scheduleType };
+  if (sch.warmupSteps !== undefined) schedule.warmupSteps = int(sch.warmupSteps, `${where}.schedule.warmupSteps`, 0, 1e9);
+  if (sch.stepSize !== undefined) schedule.stepSize = int(sch.stepSize, `${where}.schedule.stepSize`, 1, 1e9);
+  if (sch.gamma !== undefined) schedule.gamma = num(sch.gamma, `${where}.schedule.gamma`, 0, 1, false);
+  if (sch.minLr !== undefined) schedule.minLr = num(sch.minLr, `${where}.schedule.minLr`, 0, 10, true);
+
+  const batchSize = o.batchSize === 'full' ? 'full' : int(o.batchSize ?? 32, `${where}.batchSize`, 1, 1 << 20, '"full"');
+  const shardSize = int(o.shardSize ?? (batchSize === 'full' ? 256 : Math.min(32, batchSize)), `${where}.shardSize`, 1, 1 << 16);
+  if (batchSize !== 'full' && shardSize > batchSize) throw new SpecError(`${where}.shardSize: ${shardSize} is larger than batchSize ${batchSize}`);
+
+  return {
+    name: o.name === undefined ? 'job' : str(o.name, `${where}.name`),
+    data,
+    testSplit: num(o.testSplit ?? 0.2, `${where}.testSplit`, 0, 1, true, false),
+    scaling: oneOf(o.scaling ?? 'standard', SCALING_METHODS, `${where}.scaling`),
+    model: { hidden, output, init: oneOf(model.init ?? 'auto', INITS, `${where}.model.init`) },
+    loss,
+    optimizer,
+    schedule,
+    batchSize,
+    shardSize,
+    epochs: int(o.epochs ?? 10, `${where}.epochs`, 1, 1e6),
+    seed: int(o.seed ?? 1, `${where}.seed`, 0, 0xffffffff),
+    shuffle: bool(o.shuffle ?? true, `${where}.shuffle`),
+    kernel: oneOf(o.kernel ?? 'auto', KERNELS, `${where}.kernel`),
+    checkpointEvery: int(o.checkpointEvery ?? 0, `${where}.checkpointEvery`, 0, 1e9),
+  };
+}
+
+function object(v: unknown, where: string): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new SpecError(`${where}: expected an object, got ${show(v)}`);
+  return v as Record<string, unknown>;
+}
+
+function onlyKeys(o: Record<string, unknown>, allowed: string[], where: string): void {
+  for (const k of Object.keys(o)) if (!allowed.includes(k)) throw new SpecError(`${where}: unknown key "${k}" (allowed: ${allowed.join(', ')})`);
+}
+
+function oneOf<T extends string>(v: unknown, allowed: readonly T[], where: string): T {
+  if (typeof v !== 'string' || !allowed.includes(v as T)) throw new SpecError(`${where}: expected one of ${allowed.join(', ')}, got ${show(v)}`);
+  return v as T;
+}
+
+function int(v: unknown, where: string, min: number, max: number, alt?: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new SpecError(`${where}: expected an integer from ${min} to ${max}${alt ? ` or ${alt}` : ''}, got ${show(v)}`);
+  }
+  return v;
+}
+
+function num(v: unknown, where: string, min: number, max: number, minIncl: boolean, maxIncl = true): number {
+  const ok = typeof v === 'number' && Number.isFinite(v) && (minIncl ? v >= min : v > min) && (maxIncl ? v <= max : v < max);
+  if (!ok) throw new SpecError(`${where}: expected a number in ${minIncl ? '[' : '('}${min}, ${max}${maxIncl ? ']' : ')'}, got ${show(v)}`);
+  return v as number;
+}
+
+function str(v: unknown, where: string): string {
+  if (typeof v !== 'string' || v.length === 0 || v.length > 200) throw new SpecError(`${where}: expected a non-empty string, got ${show(v)}`);
+  return v;
+}
+
+function bool(v: unknown, where: string): boolean {
+  if (typeof v !== 'boolean') throw new SpecError(`${where}: expected true or false, got ${show(v)}`);
+  return v;
+}
+
+function show(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  const s = JSON.stringify(v);
+  return s === undefined ? String(v) : s.length > 60 ? s.slice(0, 57) + '...' : s;
+}
