@@ -38,7 +38,7 @@ export function unpackPayload(buf: Uint8Array, what: string): Fields {
     value = unpackr.unpack(buf);
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
-    throw new ProtocolError('truncated', `${what}: ${buf.length} bytes are not a complete msgpack message (${msg})`);
+    throw new ProtocolError('truncated', `${what}: ${buf.length} bytes are not one complete msgpack message (${msg})`);
   }
   return expectRecord(value, what);
 }

@@ -31,7 +31,8 @@ export function isU8Compactable(x: Float32Array): boolean {
   for (let i = 0; i < x.length; i++) {
     const v = x[i];
     const k = Math.round(v * 255);
-    if (!(k >= 0 && k <= 255) || !Object.is(U8_TO_F32[k], v)) return false;
+    // NaN fails the range test; the last clause (only reached for ±0) rules out -0.
+    if (!(k >= 0 && k <= 255) || U8_TO_F32[k] !== v || (v === 0 && 1 / v < 0)) return false;
   }
   return true;
 }
