@@ -47,8 +47,8 @@ export async function trainLocal(specPath: string, opts: { init?: string; onStep
   let init: Float32Array | undefined;
   if (opts.init) {
     const initModel = modelFromJson(await readFile(opts.init, 'utf8'), opts.init);
-    if (JSON.stringify(initModel.arch) !== JSON.stringify(job.arch)) {
-      throw new SpecError(`${opts.init}: its layers ${describeArch(initModel)} do not match the job's ${describeArch({ arch: job.arch })}`);
+    if (describeArch(initModel) !== describeArch(job)) {
+      throw new SpecError(`${opts.init}: its layers ${describeArch(initModel)} do not match the job's ${describeArch(job)}`);
     }
     init = initModel.params;
   }

@@ -1,0 +1,82 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const BIN = new URL('../../apps/cli/bin/redgrad.js', import.meta.url).pathname;
+const EXAMPLES = new URL('../../examples/', import.meta.url).pathname;
+
+async function redgrad(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { maxBuffer: 1 << 24 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'redgrad-cli-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('redgrad train --local', () => {
+  it('trains iris to ≥ 0.95 test accuracy, and the same seed gives byte-identical model files', async () => {
+    const a = await redgrad('train', '--local', join(EXAMPLES, 'iris.json'), '--json', '--out', join(dir, 'a.json'));
+    const b = await redgrad('train', '--local', join(EXAMPLES, 'iris.json'), '--json', '--out', join(dir, 'b.json'));
+    expect(a.code).toBe(0);
+    const summary = JSON.parse(a.stdout);
+    expect(summary.testAccuracy).toBeGreaterThanOrEqual(0.95);
+    for (const key of ['trainLoss', 'testLoss', 'testAccuracy', 'epochs', 'steps', 'samplesPerSecond']) expect(summary).toHaveProperty(key);
+    expect(a.stdout.trim().split('\n')).toHaveLength(1);
+    expect(Buffer.compare(await readFile(join(dir, 'a.json')), await readFile(join(dir, 'b.json')))).toBe(0);
+  });
+
+  it('gets all four XOR points right', async () => {
+    const r = await redgrad('train', '--local', join(EXAMPLES, 'xor.json'), '--json', '--out', join(dir, 'xor.json'));
+    expect(JSON.parse(r.stdout).trainAccuracy).toBe(1);
+    await writeFile(join(dir, 'xor.csv'), 'x1,x2\n0,0\n0,1\n1,0\n1,1\n');
+    const p = await redgrad('predict', join(dir, 'xor.json'), join(dir, 'xor.csv'));
+    expect(p.stdout.trim().split('\n').slice(1).map((l) => l.split(',')[0])).toEqual(['0', '1', '1', '0']);
+  });
+
+  it('reports R² on the regression example', async () => {
+    const r = await redgrad('train', '--local', join(EXAMPLES, 'sine.json'), '--json');
+    expect(JSON.parse(r.stdout).testR2).toBeGreaterThan(0.95);
+  });
+
+  it('evaluates a model file on labelled data and warm-starts from it', async () => {
+    await redgrad('train', '--local', join(EXAMPLES, 'iris.json'), '--out', join(dir, 'iris.json'));
+    const irisCsv = new URL('../../libs/data/builtin/iris.csv', import.meta.url).pathname;
+    const ev = await redgrad('evaluate', join(dir, 'iris.json'), irisCsv, '--json');
+    const e = JSON.parse(ev.stdout);
+    expect(e.samples).toBe(150);
+    expect(e.accuracy).toBeGreaterThan(0.95);
+    expect(e.confusion.flat().reduce((a: number, b: number) => a + b, 0)).toBe(150);
+    const warm = await redgrad('train', '--local', join(EXAMPLES, 'iris.json'), '--init', join(dir, 'iris.json'), '--json');
+    expect(warm.code).toBe(0);
+  });
+
+  it('fails with a one-line reason and no stack trace on bad input', async () => {
+    await writeFile(join(dir, 'bad.json'), JSON.stringify({ data: { builtin: 'iris' }, epochs: -1 }));
+    const r = await redgrad('train', '--local', join(dir, 'bad.json'));
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toMatch(/^redgrad: .*bad\.json: spec\.epochs: expected an integer from 1 to \d+, got -1$/);
+    await writeFile(join(dir, 'ragged.csv'), 'a,b,label\n1,2,x\n3,y\n');
+    await writeFile(join(dir, 'ragged.json'), JSON.stringify({ data: { format: 'csv', path: 'ragged.csv' } }));
+    const r2 = await redgrad('train', '--local', join(dir, 'ragged.json'));
+    expect(r2.code).toBe(1);
+    expect(r2.stderr).toMatch(/ragged\.csv line 3: expected 3 cells, got 2/);
+    expect(r2.stderr).not.toMatch(/\n\s+at /);
+    const r3 = await redgrad('predict', join(dir, 'missing.json'), join(dir, 'xor.csv'));
+    expect(r3.code).toBe(1);
+    expect(r3.stderr).toMatch(/missing\.json: cannot read \(ENOENT\)/);
+  });
+});
