@@ -1,0 +1,188 @@
+import { readFileSync } from 'node:fs';
+import type { Kernels } from '../types.js';
+
+/**
+ * WebAssembly 128-bit SIMD kernels (source: libs/nn/assembly/gemm.ts, built by
+ * libs/nn/scripts/build-wasm.mjs). Measured about 8× the plain TypeScript kernels on the MLP's
+ * products: see bench/kernels.ts.
+ *
+ * Memory: one WebAssembly.Memory sized once at creation and never grown, because growing detaches
+ * every Float32Array view already handed out. Layout: [module statics | kernel scratch | arena].
+ * `alloc` bump-allocates 64-byte-aligned, zeroed views from the arena, so parameters, gradients and
+ * activations live in Wasm memory and a product touches no JavaScript-side copy.
+ *
+ * Arrays that are not views of this memory (a plain Float32Array, or a view of another kernels
+ * object) still work: they are copied into the free space above the arena top for the call and C is
+ * copied back. Correct, but the copies cost O(mk + nk + mn) per call; allocate training buffers with
+ * `alloc` to avoid them. C must not overlap A, B or bias.
+ */
+
+export interface WasmKernelOptions {
+  /** Arena capacity in floats for `alloc` plus per-call copies of foreign arrays. Default 64M (256 MiB). */
+  maxFloats?: number;
+}
+
+const DEFAULT_MAX_FLOATS = 64 * 1024 * 1024;
+const PAGE_BYTES = 65536;
+const MAX_PAGES = 65536; // wasm32: 4 GiB
+const ALIGN = 64; // a cache line; also the 16 bytes v128 loads prefer
+
+/** The part of the WebAssembly JS API used here (lib "dom" is not in this project's tsconfig). */
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+}
+interface WasmApi {
+  Memory: new (descriptor: { initial: number; maximum: number }) => WasmMemory;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { readonly exports: unknown };
+  validate(bytes: Uint8Array): boolean;
+}
+
+/** Exports of gemm.wasm; pointers are byte offsets into the memory, 0 means "no bias". */
+interface GemmExports {
+  scratchBytes(): number;
+  heapBase(): number;
+  matmulABt(a: number, b: number, c: number, m: number, n: number, k: number, bias: number, scratch: number): void;
+  matmulAB(a: number, b: number, c: number, m: number, n: number, k: number, scratch: number): void;
+  matmulAtB(a: number, b: number, c: number, m: number, n: number, k: number, scratch: number): void;
+}
+
+const wasmApi: WasmApi | undefined = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+
+let gemmBytes: Uint8Array | null = null;
+let gemmModule: object | null = null;
+
+function readGemmBytes(): Uint8Array {
+  gemmBytes ??= new Uint8Array(readFileSync(new URL('./gemm.wasm', import.meta.url)));
+  return gemmBytes;
+}
+
+/** True when this runtime can compile the SIMD module; otherwise fall back to jsKernels. */
+export function wasmSimdAvailable(): boolean {
+  if (!wasmApi) return false;
+  try {
+    return wasmApi.validate(readGemmBytes());
+  } catch {
+    return false;
+  }
+}
+
+const alignUp = (x: number) => Math.ceil(x / ALIGN) * ALIGN;
+
+function checkShape(op: string, m: number, n: number, k: number): void {
+  for (const [name, v] of [['m', m], ['n', n], ['k', k]] as const) {
+    if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff) throw new RangeError(`${op}: ${name} must be a non-negative integer, got ${v}`);
+  }
+}
+
+function checkLength(op: string, name: string, x: Float32Array, needed: number): void {
+  if (x.length < needed) throw new RangeError(`${op}: ${name} needs ${needed} floats, got ${x.length}`);
+}
+
+export function createWasmKernels(opts: WasmKernelOptions = {}): Kernels {
+  if (!wasmApi) throw new Error('WebAssembly is not available in this runtime; use jsKernels');
+  const maxFloats = opts.maxFloats ?? DEFAULT_MAX_FLOATS;
+  if (!Number.isSafeInteger(maxFloats) || maxFloats <= 0) {
+    throw new RangeError(`createWasmKernels: maxFloats must be a positive integer, got ${maxFloats}`);
+  }
+
+  gemmModule ??= new wasmApi.Module(readGemmBytes());
+  // The module's static data ends at heapBase; ask a throwaway instance before sizing the memory.
+  const probe = new wasmApi.Instance(gemmModule, { env: { memory: new wasmApi.Memory({ initial: 1, maximum: 1 }) } });
+  const probeExports = probe.exports as GemmExports;
+  const scratch = alignUp(probeExports.heapBase());
+  const arenaStart = alignUp(scratch + probeExports.scratchBytes());
+  const arenaEnd = arenaStart + alignUp(maxFloats * 4);
+  const pages = Math.ceil(arenaEnd / PAGE_BYTES);
+  if (pages > MAX_PAGES) {
+    throw new RangeError(`createWasmKernels: maxFloats ${maxFloats} needs ${pages} pages of 64 KiB; wasm32 allows ${MAX_PAGES}`);
+  }
+
+  // initial = maximum: the whole arena is reserved up front (the OS commits pages only when touched).
+  const memory = new wasmApi.Memory({ initial: pages, maximum: pages });
+  const gemm = new wasmApi.Instance(gemmModule, { env: { memory } }).exports as GemmExports;
+  const buffer = memory.buffer;
+  let top = arenaStart; // next free byte of the arena
+
+  function exhausted(asked: number, free: number): Error {
+    return new RangeError(`wasm kernel arena exhausted: asked ${asked} floats, ${Math.max(0, Math.floor((arenaEnd - free) / 4))} left; raise maxFloats (now ${maxFloats})`);
+  }
+
+  // Per-call placement of foreign operands in the free space above the arena top; reset every call
+  // and kept in a closure variable so the fast path (all operands in the arena) allocates nothing.
+  let callFree = top;
+
+  function reserve(length: number): number {
+    const at = callFree;
+    const end = at + alignUp(length * 4);
+    if (end > arenaEnd) throw exhausted(length, at);
+    callFree = end;
+    return at;
+  }
+
+  /** Byte address of x's first `length` floats in wasm memory, copying a foreign array in. */
+  function input(x: Float32Array, length: number): number {
+    if (x.buffer === buffer) return x.byteOffset;
+    const at = reserve(length);
+    new Float32Array(buffer, at, length).set(length === x.length ? x : x.subarray(0, length));
+    return at;
+  }
+
+  /** Byte address the kernel writes `length` floats of x to; a foreign x gets them by copyBack. */
+  function output(x: Float32Array, length: number): number {
+    return x.buffer === buffer ? x.byteOffset : reserve(length);
+  }
+
+  function copyBack(x: Float32Array, at: number, length: number): void {
+    if (x.buffer !== buffer) x.set(new Float32Array(buffer, at, length));
+  }
+
+  return {
+    name: 'wasm-simd',
+
+    alloc(length: number): Float32Array {
+      if (!Number.isSafeInteger(length) || length < 0) throw new RangeError(`alloc: length must be a non-negative integer, got ${length}`);
+      const end = top + alignUp(length * 4);
+      if (end > arenaEnd) throw exhausted(length, top);
+      const view = new Float32Array(buffer, top, length);
+      view.fill(0); // the region may hold a previous call's copies of foreign operands
+      top = end;
+      return view;
+    },
+
+    matmulABt(A, B, C, m, n, k, bias) {
+      checkShape('matmulABt', m, n, k);
+      checkLength('matmulABt', 'A', A, m * k);
+      checkLength('matmulABt', 'B', B, n * k);
+      checkLength('matmulABt', 'C', C, m * n);
+      if (bias) checkLength('matmulABt', 'bias', bias, n);
+      callFree = top;
+      const a = input(A, m * k), b = input(B, n * k), d = bias ? input(bias, n) : 0;
+      const c = output(C, m * n);
+      gemm.matmulABt(a, b, c, m, n, k, d, scratch);
+      copyBack(C, c, m * n);
+    },
+
+    matmulAB(A, B, C, m, n, k) {
+      checkShape('matmulAB', m, n, k);
+      checkLength('matmulAB', 'A', A, m * k);
+      checkLength('matmulAB', 'B', B, k * n);
+      checkLength('matmulAB', 'C', C, m * n);
+      callFree = top;
+      const a = input(A, m * k), b = input(B, k * n), c = output(C, m * n);
+      gemm.matmulAB(a, b, c, m, n, k, scratch);
+      copyBack(C, c, m * n);
+    },
+
+    matmulAtB(A, B, C, m, n, k) {
+      checkShape('matmulAtB', m, n, k);
+      checkLength('matmulAtB', 'A', A, k * m);
+      checkLength('matmulAtB', 'B', B, k * n);
+      checkLength('matmulAtB', 'C', C, m * n);
+      callFree = top;
+      const a = input(A, k * m), b = input(B, k * n), c = output(C, m * n);
+      gemm.matmulAtB(a, b, c, m, n, k, scratch);
+      copyBack(C, c, m * n);
+    },
+  };
+}
