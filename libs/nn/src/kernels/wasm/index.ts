@@ -92,7 +92,7 @@ export function createWasmKernels(opts: WasmKernelOptions = {}): Kernels {
   const probeExports = probe.exports as GemmExports;
   const scratch = alignUp(probeExports.heapBase());
   const arenaStart = alignUp(scratch + probeExports.scratchBytes());
-  const arenaEnd = arenaStart + alignUp(maxFloats * 4);
+  const arenaEnd = arenaStart + maxFloats * 4;
   const pages = Math.ceil(arenaEnd / PAGE_BYTES);
   if (pages > MAX_PAGES) {
     throw new RangeError(`createWasmKernels: maxFloats ${maxFloats} needs ${pages} pages of 64 KiB; wasm32 allows ${MAX_PAGES}`);
@@ -105,7 +105,7 @@ export function createWasmKernels(opts: WasmKernelOptions = {}): Kernels {
   let top = arenaStart; // next free byte of the arena
 
   function exhausted(asked: number, free: number): Error {
-    return new RangeError(`wasm kernel arena exhausted: asked ${asked} floats, ${Math.max(0, Math.floor((arenaEnd - free) / 4))} left; raise maxFloats (now ${maxFloats})`);
+    return new RangeError(`wasm kernel arena exhausted: asked ${asked} floats, ${(arenaEnd - free) / 4} left; raise maxFloats (now ${maxFloats})`);
   }
 
   // Per-call placement of foreign operands in the free space above the arena top; reset every call
@@ -114,9 +114,8 @@ export function createWasmKernels(opts: WasmKernelOptions = {}): Kernels {
 
   function reserve(length: number): number {
     const at = callFree;
-    const end = at + alignUp(length * 4);
-    if (end > arenaEnd) throw exhausted(length, at);
-    callFree = end;
+    if (at + length * 4 > arenaEnd) throw exhausted(length, at);
+    callFree = Math.min(alignUp(at + length * 4), arenaEnd);
     return at;
   }
 
@@ -142,11 +141,10 @@ export function createWasmKernels(opts: WasmKernelOptions = {}): Kernels {
 
     alloc(length: number): Float32Array {
       if (!Number.isSafeInteger(length) || length < 0) throw new RangeError(`alloc: length must be a non-negative integer, got ${length}`);
-      const end = top + alignUp(length * 4);
-      if (end > arenaEnd) throw exhausted(length, top);
+      if (top + length * 4 > arenaEnd) throw exhausted(length, top);
       const view = new Float32Array(buffer, top, length);
       view.fill(0); // the region may hold a previous call's copies of foreign operands
-      top = end;
+      top = Math.min(alignUp(top + length * 4), arenaEnd);
       return view;
     },
 
