@@ -8,8 +8,10 @@
 // and, per 8 columns of C, B into a panel [KC][8]; both are zero-padded at the edges. The 4×8 tile
 // kernel then walks two contiguous streams with immediate offsets: per step of p it does 4 splat
 // loads + 2 panel loads for 8 f32x4 multiply-adds into 8 accumulators that never leave registers
-// (V8 on x64 has 15 usable xmm registers). Packing is what brought the loop from 6 pointer bumps
-// per step to 2 and made unrolling pay: see bench/kernels.ts.
+// (V8 on x64 has 15 usable xmm registers). Measured with bench/kernels.ts on this design's
+// alternatives: packing (2 pointer bumps per step instead of 6) gained ~1.5× over reading A and B in
+// place; unrolling p by 2 or 4 lost 25-40% (V8 hoists the extra loads and spills accumulators), and
+// 5×8 or 6×8 tiles lost ~30%, so the loop is one p per iteration on a 4×8 tile.
 //
 // Each C element is summed in f32 over p = 0..k-1 in order; a later k-block continues from the
 // stored partial sum, so the order is one sequential pass and results are deterministic per shape.
@@ -122,7 +124,7 @@ function packB(b: usize, ldb: usize, transposedB: bool, nr: i32, kc: i32, dst: u
 
 /**
  * C[0..4, 0..8] (row stride ldc bytes) = (first ? 0 : C) + Σ_p strip[p] ⊗ panel[p] (+ bias[8]).
- * Unrolled by 2 in p; the unrolled body keeps at most 4 panel vectors live beside the accumulators.
+ * Not unrolled: see the header for what unrolling cost.
  */
 function tile4x8(ap: usize, bp: usize, kc: i32, c: usize, ldc: usize, first: bool, bias: usize): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
