@@ -15,3 +15,4 @@ export { SCHEDULES, learningRate } from './schedule.js';
 export type { ScheduleKind, ScheduleSpec } from './schedule.js';
 export { modelToJson, modelFromJson, readScaling, ModelFileError } from './model-file.js';
 export type { Model, ModelScaling } from './model-file.js';
+export { createWasmKernels, wasmSimdAvailable } from './kernels/wasm/index.js';

@@ -74,3 +74,4 @@ export {
   validateJobStatus,
   validateProgress,
 } from './status.js';
+export { decodeShardMessage, encodeShardError, type ShardError } from './shard-error.js';

@@ -124,6 +124,15 @@ export class Keys {
     return `${this.jobBase(jobId)}:r:${step}:${shard}`;
   }
 
+  /**
+   * Results list of `step`: workers RPUSH encoded ShardResults, the coordinator BLPOPs them, so a
+   * result arrives in one round trip; duplicates are dropped by shard index. Deleted after the step.
+   */
+  results(jobId: string, step: number): string {
+    checkStep(step, 'results key');
+    return `${this.jobBase(jobId)}:results:${step}`;
+  }
+
   /** SCAN pattern matching every shard result of `step` (cleanup after a crash). */
   shardResultPattern(jobId: string, step: number): string {
     checkStep(step, 'shard result pattern');

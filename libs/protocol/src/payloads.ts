@@ -37,13 +37,14 @@ export function decodeWeights(buf: Uint8Array, expect: WeightsExpect): WeightsPa
 
 export type ShardResultInit = Omit<ShardResult, 'v' | 'kind'>;
 
-export interface ShardResultExpect {
+export type ShardResultExpect = {
   jobId: string;
   step: number;
-  shard: number;
-  count: number; // samples the task carried
   length: number; // parameter count
-}
+} & (
+  | { shard: number; count: number } // one known shard and the samples its task carried
+  | { counts: readonly number[] } // any shard of the step; counts[shard] samples each
+);
 
 /**
  * Encode a worker's result. Non-finite gradients are encoded as they are: the
@@ -76,9 +77,16 @@ export function decodeShardResult(buf: Uint8Array, expect: ShardResultExpect): S
   const shard = expectInt(obj, 'shard', what);
   expectEqual(what, 'jobId', jobId, expect.jobId);
   expectEqual(what, 'step', step, expect.step);
-  expectEqual(what, 'shard', shard, expect.shard);
+  let expectedCount: number;
+  if ('counts' in expect) {
+    if (shard >= expect.counts.length) throw new ProtocolError('out-of-range', `${what}: shard ${shard} but step ${step} has ${expect.counts.length} shards`);
+    expectedCount = expect.counts[shard];
+  } else {
+    expectEqual(what, 'shard', shard, expect.shard);
+    expectedCount = expect.count;
+  }
   const count = expectInt(obj, 'count', what, 1);
-  if (count !== expect.count) throw new ProtocolError('bad-shape', `${what}: count ${count} expected ${expect.count}`);
+  if (count !== expectedCount) throw new ProtocolError('bad-shape', `${what}: count ${count} expected ${expectedCount}`);
   const lossSum = expectFinite(obj, 'lossSum', what);
   const correct = expectInt(obj, 'correct', what, 0, count);
   const grad = readTensor(obj, 'grad', what, 'f32', expect.length, buf);

@@ -1,6 +1,6 @@
 export { validateJobSpec, SpecError } from './spec.js';
 export type { JobSpec } from './spec.js';
-export { prepareJob, prepareFromData, architecture } from './prepare.js';
+export { prepareJob, prepareFromData, preparedJob, architecture } from './prepare.js';
 export type { PreparedJob } from './prepare.js';
 export type { GradientBackend, ShardGradient, StepRequest } from './backend.js';
 export { LocalBackend } from './local-backend.js';
@@ -10,5 +10,6 @@ export { evaluate, argmax } from './evaluate.js';
 export type { Evaluation } from './evaluate.js';
 export { modelOf, networkFor, dataForModel } from './model.js';
 export { selectKernels } from './kernels.js';
+export type { KernelChoice } from './kernels.js';
 export { trainLocal } from './local.js';
 export type { LocalRun } from './local.js';

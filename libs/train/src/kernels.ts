@@ -1,8 +1,20 @@
-import { jsKernels } from '@redgrad/nn';
+import { createWasmKernels, jsKernels, wasmSimdAvailable } from '@redgrad/nn';
 import type { Kernels } from '@redgrad/nn';
 
-/** Resolves a spec's kernel choice to an implementation. */
-export function selectKernels(choice: 'auto' | 'js' | 'wasm-simd'): Kernels {
-  if (choice === 'wasm-simd') throw new Error('spec.kernel: wasm-simd is not available in this build');
-  return jsKernels;
+export type KernelChoice = 'auto' | 'js' | 'wasm-simd';
+
+let wasm: Kernels | undefined;
+
+/**
+ * Resolves a kernel choice to an implementation. "auto" is the WebAssembly SIMD kernel wherever the
+ * runtime validates it, else the TypeScript one. One wasm kernels object (and arena) per process.
+ */
+export function selectKernels(choice: KernelChoice | string): Kernels {
+  if (choice === 'js') return jsKernels;
+  if (choice === 'wasm-simd' || choice === 'auto') {
+    if (wasmSimdAvailable()) return (wasm ??= createWasmKernels());
+    if (choice === 'auto') return jsKernels;
+    throw new Error('kernel wasm-simd: this runtime does not support WebAssembly SIMD; use kernel "js"');
+  }
+  throw new Error(`unknown kernel ${JSON.stringify(choice)} (known: auto, js, wasm-simd)`);
 }

@@ -26,14 +26,20 @@ export async function prepareJob(spec: JobSpec, baseDir: string): Promise<Prepar
 
 /** The same, for data already loaded and split (the coordinator gets it from Redis). */
 export function prepareFromData(spec: JobSpec, rawTrain: Dataset, rawTest: Dataset | undefined, scaling?: Scaling): PreparedJob {
-  if (rawTrain.n === 0) throw new SpecError(`spec.data: the training set "${rawTrain.name}" is empty`);
   if (rawTest && (rawTest.features !== rawTrain.features || rawTest.outputs !== rawTrain.outputs)) {
     throw new SpecError(`spec.data: the test set has ${rawTest.features} features and ${rawTest.outputs} outputs, the training set ${rawTrain.features} and ${rawTrain.outputs}`);
   }
   const fitted = scaling ?? fitScaling(rawTrain, spec.scaling);
-  const train = applyScaling(rawTrain, fitted);
-  const test = rawTest && rawTest.n > 0 ? applyScaling(rawTest, fitted) : undefined;
-  return { spec, train, test, scaling: fitted, arch: architecture(spec, train), batchSize: spec.batchSize === 'full' ? train.n : Math.min(spec.batchSize, train.n) };
+  return preparedJob(spec, applyScaling(rawTrain, fitted), rawTest && applyScaling(rawTest, fitted), fitted);
+}
+
+/** A job from data that is already split and scaled (what workers and coordinators get from Redis). */
+export function preparedJob(spec: JobSpec, train: Dataset, test: Dataset | undefined, scaling: Scaling): PreparedJob {
+  if (train.n === 0) throw new SpecError(`spec.data: the training set "${train.name}" is empty`);
+  return {
+    spec, train, test: test && test.n > 0 ? test : undefined, scaling, arch: architecture(spec, train),
+    batchSize: spec.batchSize === 'full' ? train.n : Math.min(spec.batchSize, train.n),
+  };
 }
 
 export function architecture(spec: JobSpec, data: Pick<Dataset, 'task' | 'features' | 'outputs'>): Architecture {

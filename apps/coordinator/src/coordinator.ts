@@ -1,0 +1,89 @@
+import { hostname } from 'node:os';
+import { Queue, Worker } from 'bullmq';
+import type { Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { GRADIENT_QUEUE, JOBS_QUEUE, Keys } from '@redgrad/protocol';
+import type { GradientTask } from '@redgrad/protocol';
+import { connectRedis, envInt } from '@redgrad/cluster';
+import type { Logger } from '@redgrad/cluster';
+import { runJob } from './run-job.js';
+
+export interface CoordinatorOptions {
+  redisUrl: string;
+  prefix: string;
+  log: Logger;
+  id?: string;
+  /** Training jobs this coordinator runs at once (default 2). */
+  concurrency?: number;
+  /** See README: how long a dead coordinator's job waits before another takes it over. */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+  taskTimeoutMs?: number;
+  maxAttempts?: number;
+  stepTtlSeconds?: number;
+  historyLimit?: number;
+}
+
+export function coordinatorOptionsFromEnv(env: NodeJS.ProcessEnv, base: Pick<CoordinatorOptions, 'redisUrl' | 'prefix' | 'log'>): CoordinatorOptions {
+  return {
+    ...base,
+    id: env.REDGRAD_COORDINATOR_ID || undefined,
+    concurrency: envInt(env, 'REDGRAD_COORDINATOR_CONCURRENCY', 2),
+    lockDurationMs: envInt(env, 'REDGRAD_JOB_LOCK_MS', 30_000),
+    stalledIntervalMs: envInt(env, 'REDGRAD_JOB_STALLED_INTERVAL_MS', 15_000),
+    taskTimeoutMs: envInt(env, 'REDGRAD_TASK_TIMEOUT_MS', 15_000),
+    maxAttempts: envInt(env, 'REDGRAD_TASK_MAX_ATTEMPTS', 5),
+    stepTtlSeconds: envInt(env, 'REDGRAD_STEP_TTL_S', 600),
+    historyLimit: envInt(env, 'REDGRAD_HISTORY_LIMIT', 1000),
+  };
+}
+
+/** The coordinator service: a BullMQ worker on the jobs queue; each training job is owned by one coordinator. */
+export class Coordinator {
+  readonly id: string;
+  private readonly redis: Redis;
+  private readonly gradients: Queue<GradientTask>;
+  private readonly worker: Worker<{ jobId: string }>;
+  private closing?: Promise<void>;
+
+  constructor(private readonly o: CoordinatorOptions) {
+    if (o.concurrency !== undefined && !(o.concurrency >= 1)) throw new Error(`concurrency must be ≥ 1, got ${o.concurrency}`);
+    this.id = o.id ?? `coordinator-${hostname()}-${process.pid}`;
+    const keys = new Keys(o.prefix);
+    this.redis = connectRedis(o.redisUrl, this.id);
+    this.redis.on('error', (e) => o.log.warn({ err: e.message }, 'redis connection error'));
+    this.gradients = new Queue<GradientTask>(GRADIENT_QUEUE, { connection: this.redis, prefix: keys.queuePrefix });
+    this.gradients.on('error', (e) => o.log.warn({ err: e.message }, 'gradients queue error'));
+    const ctx = {
+      redis: this.redis, gradients: this.gradients, keys, log: o.log, coordinatorId: this.id,
+      taskTimeoutMs: o.taskTimeoutMs ?? 15_000, maxAttempts: o.maxAttempts ?? 5, stepTtlSeconds: o.stepTtlSeconds ?? 600, historyLimit: o.historyLimit ?? 1000,
+    };
+    this.worker = new Worker<{ jobId: string }>(JOBS_QUEUE, (job: Job<{ jobId: string }>) => runJob(job, ctx), {
+      connection: this.redis,
+      prefix: keys.queuePrefix,
+      concurrency: o.concurrency ?? 2,
+      lockDuration: o.lockDurationMs ?? 30_000,
+      stalledInterval: o.stalledIntervalMs ?? 15_000,
+      // a coordinator that dies mid-job makes the job stall; another takes it over from its checkpoint
+      maxStalledCount: 1000,
+      autorun: false,
+    });
+    this.worker.on('error', (e) => o.log.warn({ err: e.message }, 'jobs worker error'));
+    this.worker.on('failed', (job, e) => o.log.warn({ job: job?.id, err: e.message }, 'job ended with an error'));
+  }
+
+  start(): void {
+    this.o.log.info({ id: this.id, prefix: this.o.prefix }, 'coordinator started');
+    void this.worker.run().catch((e) => this.o.log.error({ err: (e as Error).message }, 'jobs worker stopped'));
+  }
+
+  /** Stops taking jobs and waits for running ones to reach a step boundary… or closes at once with force. Safe to call twice. */
+  close(force = false): Promise<void> {
+    this.closing ??= (async () => {
+      const steps: Array<() => Promise<unknown>> = [() => this.worker.close(force), () => this.gradients.close(), () => this.redis.quit()];
+      for (const step of steps) await step().catch((e) => this.o.log.warn({ err: (e as Error).message }, 'error while closing'));
+      this.o.log.info('coordinator stopped');
+    })();
+    return this.closing;
+  }
+}

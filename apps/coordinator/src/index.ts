@@ -1,0 +1,1 @@
+export { Coordinator, coordinatorOptionsFromEnv } from './coordinator.js';

@@ -1,0 +1,89 @@
+import type { Redis } from 'ioredis';
+import { Network } from '@redgrad/nn';
+import type { Kernels } from '@redgrad/nn';
+import type { Dataset } from '@redgrad/data';
+import { decodeWeights, downloadDataset } from '@redgrad/protocol';
+import type { Keys } from '@redgrad/protocol';
+import { datasetFromWire, readJobRecord } from '@redgrad/cluster';
+import type { JobRecord } from '@redgrad/cluster';
+import { architecture, selectKernels } from '@redgrad/train';
+
+/** Data sets by content hash, least recently used evicted past a byte budget. */
+export class DatasetCache {
+  private readonly sets = new Map<string, { ds: Dataset; bytes: number }>();
+  private bytes = 0;
+  private readonly loading = new Map<string, Promise<Dataset | null>>();
+
+  constructor(private readonly maxBytes: number) {}
+
+  async get(redis: Redis, keys: Keys, hash: string): Promise<Dataset | null> {
+    const hit = this.sets.get(hash);
+    if (hit) {
+      this.sets.delete(hash);
+      this.sets.set(hash, hit); // most recently used last
+      return hit.ds;
+    }
+    let p = this.loading.get(hash);
+    if (!p) {
+      p = downloadDataset(redis, keys, hash).then((wire) => (wire ? datasetFromWire(wire) : null));
+      this.loading.set(hash, p);
+      p.finally(() => this.loading.delete(hash)).catch(() => {});
+    }
+    const ds = await p;
+    if (ds && !this.sets.has(hash)) {
+      const bytes = ds.x.byteLength + ds.y.byteLength;
+      this.sets.set(hash, { ds, bytes });
+      this.bytes += bytes;
+      for (const [k, v] of this.sets) {
+        if (this.bytes <= this.maxBytes || k === hash) break;
+        this.sets.delete(k);
+        this.bytes -= v.bytes;
+      }
+    }
+    return ds;
+  }
+
+  get size(): number {
+    return this.sets.size;
+  }
+}
+
+/** Per training job: its record, a network sized for its shards, and the weights version loaded. */
+export interface JobContext {
+  record: JobRecord;
+  net: Network;
+  kernels: Kernels;
+  classification: boolean;
+  weightsKey: string | null;
+}
+
+/** Job contexts, a few at a time (a worker serves the jobs of the moment). */
+export class JobCache {
+  private readonly jobs = new Map<string, JobContext>();
+
+  constructor(private readonly maxJobs = 4) {}
+
+  async get(redis: Redis, keys: Keys, jobId: string, data: Dataset, kernelName: string): Promise<JobContext> {
+    const hit = this.jobs.get(jobId);
+    if (hit && hit.kernels.name === kernelName) return hit;
+    const record = await readJobRecord(redis, keys, jobId);
+    const kernels = selectKernels(kernelName);
+    if (kernels.name !== kernelName) throw new Error(`this worker cannot run kernel ${kernelName}`);
+    const arch = architecture(record.spec, data);
+    const ctx: JobContext = { record, net: new Network(arch, kernels, record.spec.shardSize), kernels, classification: data.task === 'classification', weightsKey: null };
+    this.jobs.set(jobId, ctx);
+    if (this.jobs.size > this.maxJobs) this.jobs.delete(this.jobs.keys().next().value!);
+    return ctx;
+  }
+
+  /** Loads a step's weights into the job's network unless that version is already there; false when the step is gone. */
+  async loadWeights(redis: Redis, ctx: JobContext, jobId: string, step: number, weightsKey: string): Promise<boolean> {
+    if (ctx.weightsKey === weightsKey) return (await redis.exists(weightsKey)) === 1;
+    const buf = await redis.getBuffer(weightsKey);
+    if (!buf) return false;
+    const w = decodeWeights(buf, { jobId, step, length: ctx.net.paramCount });
+    ctx.net.params.set(w.params);
+    ctx.weightsKey = weightsKey;
+    return true;
+  }
+}

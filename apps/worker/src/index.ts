@@ -1,0 +1,1 @@
+export { GradientWorker, workerOptionsFromEnv } from './worker.js';

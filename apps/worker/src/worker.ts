@@ -1,0 +1,151 @@
+import { hostname } from 'node:os';
+import { UnrecoverableError, Worker } from 'bullmq';
+import type { Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { GRADIENT_QUEUE, Keys, ProtocolError, decodeIndices, encodeHeartbeat, encodeShardError, encodeShardResult, taskId, validateGradientTask } from '@redgrad/protocol';
+import type { GradientTask, WorkerHeartbeat } from '@redgrad/protocol';
+import { JobRecordError, connectRedis, envInt } from '@redgrad/cluster';
+import type { Logger } from '@redgrad/cluster';
+import { DatasetCache, JobCache } from './caches.js';
+
+export interface GradientWorkerOptions {
+  redisUrl: string;
+  prefix: string;
+  log: Logger;
+  id?: string;
+  /** Tasks computed at once (default 1: computing is CPU-bound, scale with processes). */
+  concurrency?: number;
+  /** A task whose worker died comes back after at most lockDuration + stalledInterval. */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+  dataCacheBytes?: number;
+  heartbeatMs?: number;
+}
+
+export function workerOptionsFromEnv(env: NodeJS.ProcessEnv, base: Pick<GradientWorkerOptions, 'redisUrl' | 'prefix' | 'log'>): GradientWorkerOptions {
+  return {
+    ...base,
+    id: env.REDGRAD_WORKER_ID || undefined,
+    concurrency: envInt(env, 'REDGRAD_WORKER_CONCURRENCY', 1),
+    lockDurationMs: envInt(env, 'REDGRAD_TASK_LOCK_MS', 10_000),
+    stalledIntervalMs: envInt(env, 'REDGRAD_TASK_STALLED_INTERVAL_MS', 5_000),
+    dataCacheBytes: envInt(env, 'REDGRAD_DATA_CACHE_MB', 2048) * 1024 * 1024,
+    heartbeatMs: envInt(env, 'REDGRAD_HEARTBEAT_MS', 2000),
+  };
+}
+
+/** Problems of the task or its job, not of this worker: retrying cannot help. */
+class JobFault extends Error {}
+
+/** The gradient worker service: computes shard gradient sums for whichever job a task names. */
+export class GradientWorker {
+  readonly id: string;
+  private readonly keys: Keys;
+  private readonly redis: Redis;
+  private readonly worker: Worker<GradientTask>;
+  private readonly data: DatasetCache;
+  private readonly jobs = new JobCache();
+  private readonly startedAt = Date.now();
+  private current: WorkerHeartbeat['current'];
+  private heartbeat?: NodeJS.Timeout;
+  private closing?: Promise<void>;
+  tasksDone = 0;
+
+  constructor(private readonly o: GradientWorkerOptions) {
+    if (o.concurrency !== undefined && !(o.concurrency >= 1)) throw new Error(`concurrency must be ≥ 1, got ${o.concurrency}`);
+    this.id = o.id ?? `worker-${hostname()}-${process.pid}`;
+    this.keys = new Keys(o.prefix);
+    this.data = new DatasetCache(o.dataCacheBytes ?? 2 << 30);
+    this.redis = connectRedis(o.redisUrl, this.id);
+    this.redis.on('error', (e) => o.log.warn({ err: e.message }, 'redis connection error'));
+    this.worker = new Worker<GradientTask>(GRADIENT_QUEUE, (job) => this.process(job), {
+      connection: this.redis,
+      prefix: this.keys.queuePrefix,
+      concurrency: o.concurrency ?? 1,
+      lockDuration: o.lockDurationMs ?? 10_000,
+      stalledInterval: o.stalledIntervalMs ?? 5_000,
+      autorun: false,
+    });
+    this.worker.on('error', (e) => o.log.warn({ err: e.message }, 'gradients worker error'));
+    this.worker.on('failed', (job, e) => o.log.warn({ task: job?.id, err: e.message }, 'task failed'));
+  }
+
+  start(): void {
+    this.o.log.info({ id: this.id, prefix: this.o.prefix, concurrency: this.o.concurrency ?? 1 }, 'worker started');
+    void this.beat();
+    this.heartbeat = setInterval(() => void this.beat(), this.o.heartbeatMs ?? 2000);
+    void this.worker.run().catch((e) => this.o.log.error({ err: (e as Error).message }, 'gradients worker stopped'));
+  }
+
+  private async process(job: Job<GradientTask>): Promise<{ pushed: boolean }> {
+    let task: GradientTask;
+    try {
+      task = validateGradientTask(job.data);
+      if (!job.id?.startsWith(taskId(task.jobId, task.step, task.shard))) throw new ProtocolError('mismatch', `task id ${job.id} does not name job ${task.jobId} step ${task.step} shard ${task.shard}`);
+    } catch (e) {
+      this.o.log.error({ task: job.id, err: (e as Error).message }, 'malformed gradient task: dropped');
+      throw new UnrecoverableError((e as Error).message);
+    }
+    const log = this.o.log.child({ job: task.jobId, step: task.step, shard: task.shard });
+    const resultsKey = this.keys.results(task.jobId, task.step);
+    try {
+      return await this.compute(task, resultsKey, log);
+    } catch (e) {
+      if (!(e instanceof JobFault || e instanceof ProtocolError || e instanceof JobRecordError)) throw e; // connection trouble: BullMQ retries
+      log.error({ err: e.message }, 'cannot compute this shard: reporting to the coordinator');
+      await this.redis.multi()
+        .rpush(resultsKey, encodeShardError({ jobId: task.jobId, step: task.step, shard: task.shard, workerId: this.id, error: e.message }))
+        .expire(resultsKey, 600)
+        .exec();
+      throw new UnrecoverableError(e.message);
+    } finally {
+      this.current = undefined;
+    }
+  }
+
+  private async compute(task: GradientTask, resultsKey: string, log: Logger): Promise<{ pushed: boolean }> {
+    const data = await this.data.get(this.redis, this.keys, task.dataHash);
+    if (!data) throw new JobFault(`data set ${task.dataHash} is not in Redis (expired or never uploaded)`);
+    const ctx = await this.jobs.get(this.redis, this.keys, task.jobId, data, task.kernel);
+    if (ctx.net.paramCount !== task.paramCount) throw new JobFault(`task says ${task.paramCount} parameters, the job's model has ${ctx.net.paramCount}`);
+    const indices = decodeIndices(task.indices, data.n);
+    if (indices.length === 0 || indices.length > ctx.net.maxRows) throw new JobFault(`shard of ${indices.length} samples; the job's shardSize is ${ctx.net.maxRows}`);
+    this.current = { jobId: task.jobId, step: task.step, shard: task.shard };
+    if (!(await this.jobs.loadWeights(this.redis, ctx, task.jobId, task.step, task.weightsKey))) {
+      log.debug('step already finished: skipping stale task');
+      return { pushed: false };
+    }
+    const t0 = performance.now();
+    const stats = ctx.net.shardGradient(data, indices, ctx.classification);
+    const computeMs = performance.now() - t0;
+    const payload = encodeShardResult({ jobId: task.jobId, step: task.step, shard: task.shard, count: stats.count, lossSum: stats.lossSum, correct: stats.correct, grad: ctx.net.grad, workerId: this.id, computeMs });
+    await this.redis.multi().rpush(resultsKey, payload).expire(resultsKey, 600).exec();
+    this.tasksDone++;
+    log.debug({ computeMs }, 'shard done');
+    return { pushed: true };
+  }
+
+  private async beat(): Promise<void> {
+    const now = Date.now();
+    const hb: WorkerHeartbeat = { workerId: this.id, host: hostname(), pid: process.pid, kernel: 'js', startedAt: this.startedAt, lastSeen: now, current: this.current };
+    const ttl = Math.ceil(((this.o.heartbeatMs ?? 2000) * 5) / 1000);
+    await this.redis.multi()
+      .set(this.keys.worker(this.id), encodeHeartbeat(hb), 'EX', ttl)
+      .zadd(this.keys.workers(), now, this.id)
+      .zremrangebyscore(this.keys.workers(), 0, now - 24 * 3600_000)
+      .exec()
+      .catch((e) => this.o.log.warn({ err: (e as Error).message }, 'heartbeat failed'));
+  }
+
+  /** Finishes the task in hand (or hands it back when forced), then disconnects. Safe to call twice. */
+  close(force = false): Promise<void> {
+    this.closing ??= (async () => {
+      clearInterval(this.heartbeat);
+      await this.worker.close(force).catch((e) => this.o.log.warn({ err: (e as Error).message }, 'error closing the worker'));
+      await this.redis.multi().del(this.keys.worker(this.id)).zrem(this.keys.workers(), this.id).exec().catch(() => {});
+      await this.redis.quit().catch(() => {});
+      this.o.log.info({ tasksDone: this.tasksDone }, 'worker stopped');
+    })();
+    return this.closing;
+  }
+}

@@ -1,0 +1,12 @@
+export { clusterEnv, connectRedis, connectChecked, envInt } from './config.js';
+export type { ClusterEnv } from './config.js';
+export { parseJobRecord, readJobRecord, JobRecordError } from './job-record.js';
+export type { JobRecord } from './job-record.js';
+export { encodeCheckpoint, decodeCheckpoint } from './checkpoint.js';
+export { QueueBackend } from './queue-backend.js';
+export type { QueueBackendOptions, StepTimings } from './queue-backend.js';
+export { readJobState, setJobState } from './state.js';
+export type { JobState } from './state.js';
+export { serviceLogger } from './logger.js';
+export type { Logger } from './logger.js';
+export { datasetFromWire } from './wire-data.js';

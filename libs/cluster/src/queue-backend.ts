@@ -1,0 +1,153 @@
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { ProtocolError, decodeShardMessage, encodeIndices, encodeWeights, makeGradientTask, taskId } from '@redgrad/protocol';
+import type { GradientTask, Keys, ShardResult } from '@redgrad/protocol';
+import { TrainingError } from '@redgrad/train';
+import type { GradientBackend, ShardGradient, StepRequest } from '@redgrad/train';
+
+export interface QueueBackendOptions {
+  redis: Redis; // commands
+  blocking: Redis; // a dedicated connection for BLPOP
+  queue: Queue<GradientTask>; // the gradients queue
+  keys: Keys;
+  jobId: string;
+  dataHash: string;
+  kernel: string;
+  paramCount: number;
+  /** A shard with no result this long after its dispatch gets a backup task (default 15 s). */
+  taskTimeoutMs: number;
+  /** Dispatches per shard per step before the job fails (timeouts, bad results, error reports). */
+  maxAttempts: number;
+  /** TTL of per-step keys, so a dead coordinator's steps cannot pile up. */
+  stepTtlSeconds: number;
+  log: Logger;
+  signal?: AbortSignal;
+}
+
+/** Where a step's wall time went, summed over steps (the benchmark's breakdown). */
+export interface StepTimings {
+  steps: number;
+  encodeMs: number; // weights encode + result decode
+  publishMs: number; // weights SET + task addBulk round trips
+  waitMs: number; // blocked waiting for results
+  workerComputeMs: number; // sum of the workers' reported compute time
+  acceptMs: number; // summing results in shard order
+}
+
+/**
+ * The gradient backend across Redis. Per step: the weights are written once to a versioned key, one
+ * BullMQ task per shard is added under a deterministic id (so a repeated add collapses), and workers
+ * RPUSH their binary results onto the step's results list, which this BLPOPs. The first valid result
+ * per shard wins (exactly-once effect); results are handed to the loop in shard order; the step's
+ * keys are deleted afterwards.
+ */
+export class QueueBackend implements GradientBackend {
+  readonly kernel: string;
+  readonly workersSeen = new Set<string>();
+  readonly timings: StepTimings = { steps: 0, encodeMs: 0, publishMs: 0, waitMs: 0, workerComputeMs: 0, acceptMs: 0 };
+  private readonly shardGradient: ShardGradient = { grad: new Float32Array(0), lossSum: 0, count: 0, correct: 0 };
+
+  constructor(private readonly o: QueueBackendOptions) {
+    if (!(o.taskTimeoutMs > 0)) throw new Error(`taskTimeoutMs must be > 0, got ${o.taskTimeoutMs}`);
+    if (!(o.maxAttempts >= 1)) throw new Error(`maxAttempts must be ≥ 1, got ${o.maxAttempts}`);
+    this.kernel = o.kernel;
+  }
+
+  async computeStep(req: StepRequest, accept: (shard: number, result: ShardGradient) => void): Promise<void> {
+    const { redis, blocking, keys, jobId, log } = this.o;
+    const { step, shards } = req;
+    const weightsKey = keys.weights(jobId, step);
+    const resultsKey = keys.results(jobId, step);
+    const counts = shards.map((s) => s.length);
+    const t = this.timings;
+
+    let t0 = performance.now();
+    const payload = encodeWeights({ jobId, step, params: req.params });
+    const tasks = shards.map((indices, shard) => makeGradientTask({
+      jobId, step, shard, weightsKey, dataHash: this.o.dataHash, kernel: this.kernel, paramCount: this.o.paramCount, indices: encodeIndices(indices),
+    }));
+    let t1 = performance.now();
+    t.encodeMs += t1 - t0;
+    // Written once per step; a resumed coordinator rewrites the same bytes (training is deterministic).
+    await redis.set(weightsKey, payload, 'EX', this.o.stepTtlSeconds);
+    const attempts = new Array<number>(shards.length).fill(0);
+    const dispatchedAt = new Array<number>(shards.length).fill(0);
+    const dispatch = async (which: number[]) => {
+      const now = Date.now();
+      await this.o.queue.addBulk(which.map((s) => {
+        const id = taskId(jobId, step, s) + (attempts[s] > 0 ? `-r${attempts[s]}` : '');
+        attempts[s]++;
+        dispatchedAt[s] = now;
+        return { name: 'shard', data: tasks[s], opts: { jobId: id, removeOnComplete: true, removeOnFail: { count: 1000 }, attempts: 3, backoff: { type: 'fixed', delay: 200 } } };
+      }));
+    };
+    await dispatch(shards.map((_, s) => s));
+    t0 = performance.now();
+    t.publishMs += t0 - t1;
+
+    const results: Array<ShardResult | undefined> = new Array(shards.length);
+    const failures = new Array<number>(shards.length).fill(0);
+    let missing = shards.length;
+    while (missing > 0) {
+      if (this.o.signal?.aborted) throw this.o.signal.reason ?? new Error('cancelled');
+      const now = Date.now();
+      const late = results.flatMap((r, s) => (!r && now - dispatchedAt[s] >= this.o.taskTimeoutMs ? [s] : []));
+      if (late.length) {
+        for (const s of late) if (attempts[s] >= this.o.maxAttempts) throw new TrainingError(`step ${step + 1}: shard ${s} got no result after ${attempts[s]} dispatches of ${this.o.taskTimeoutMs} ms each; are any workers running?`);
+        log.warn({ step, shards: late, timeoutMs: this.o.taskTimeoutMs }, 'no result in time: dispatching backup tasks');
+        await dispatch(late);
+      }
+      const nextDeadline = Math.min(...results.flatMap((r, s) => (r ? [] : [dispatchedAt[s] + this.o.taskTimeoutMs])));
+      const waitS = Math.max(0.01, Math.min(0.5, (nextDeadline - Date.now()) / 1000));
+      t1 = performance.now();
+      const popped = await blocking.blpopBuffer(resultsKey, waitS);
+      t0 = performance.now();
+      t.waitMs += t0 - t1;
+      if (!popped) continue;
+      let msg;
+      try {
+        msg = decodeShardMessage(popped[1], { jobId, step, length: this.o.paramCount, counts });
+      } catch (e) {
+        const pe = e as ProtocolError;
+        // backprop is deterministic: a worker that returns a well-formed but non-finite gradient
+        // would do so again, so the job fails now with the reason instead of retrying
+        if (pe.code === 'non-finite') throw new TrainingError(`step ${step + 1}: the gradient went non-finite (${pe.message}); lower the learning rate or check the data scaling`);
+        log.warn({ step, err: pe.message, code: pe.code }, 'dropped an invalid shard message');
+        continue;
+      } finally {
+        t.encodeMs += performance.now() - t0;
+      }
+      const s = msg.shard;
+      if (results[s]) continue; // a duplicate (backup task, redelivery): the first valid result won
+      if (msg.kind === 'shard-error') {
+        failures[s]++;
+        log.warn({ step, shard: s, worker: msg.workerId, err: msg.error }, 'worker could not compute a shard');
+        if (failures[s] >= Math.min(2, this.o.maxAttempts)) throw new TrainingError(`step ${step + 1} shard ${s}: ${msg.error}`);
+        await dispatch([s]);
+        continue;
+      }
+      results[s] = msg;
+      this.workersSeen.add(msg.workerId);
+      t.workerComputeMs += msg.computeMs;
+      missing--;
+    }
+
+    t1 = performance.now();
+    const sg = this.shardGradient;
+    results.forEach((r, s) => {
+      sg.grad = r!.grad;
+      sg.lossSum = r!.lossSum;
+      sg.count = r!.count;
+      sg.correct = r!.correct;
+      accept(s, sg);
+    });
+    t0 = performance.now();
+    t.acceptMs += t0 - t1;
+    await redis.del(weightsKey, resultsKey);
+    t.publishMs += performance.now() - t0;
+    t.steps++;
+  }
+
+  async close(): Promise<void> {}
+}

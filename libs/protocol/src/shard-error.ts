@@ -1,0 +1,40 @@
+// A worker's report that it could not compute a shard for a reason that is the job's, not the
+// worker's (missing data set, bad job record, unsupported kernel). It travels on the same results
+// list as ShardResults so the coordinator learns at once instead of waiting for a timeout.
+import { checkHeader, packPayload, unpackPayload } from './codec.js';
+import { ProtocolError } from './errors.js';
+import { JOB_ID_PATTERN, WORKER_ID_PATTERN } from './keys.js';
+import { PROTOCOL_VERSION, type ShardResult } from './messages.js';
+import { decodeShardResult, type ShardResultExpect } from './payloads.js';
+import { expectEqual, expectInt, expectString } from './validate.js';
+
+export interface ShardError {
+  v: number;
+  kind: 'shard-error';
+  jobId: string;
+  step: number;
+  shard: number;
+  workerId: string;
+  error: string;
+}
+
+export function encodeShardError(e: Omit<ShardError, 'v' | 'kind'>): Buffer {
+  return packPayload({ v: PROTOCOL_VERSION, kind: 'shard-error', jobId: e.jobId, step: e.step, shard: e.shard, workerId: e.workerId, error: e.error.slice(0, 2000) });
+}
+
+/** Decodes whatever a worker pushed on a results list: a result or an error report, fully checked. */
+export function decodeShardMessage(buf: Uint8Array, expect: ShardResultExpect & { counts: readonly number[] }): ShardResult | ShardError {
+  const what = 'shard message';
+  const obj = unpackPayload(buf, what);
+  checkHeader(obj, what, ['shard-result', 'shard-error']);
+  if (obj.kind === 'shard-result') return decodeShardResult(buf, expect);
+  const jobId = expectString(obj, 'jobId', what, { pattern: JOB_ID_PATTERN });
+  const step = expectInt(obj, 'step', what);
+  const shard = expectInt(obj, 'shard', what);
+  expectEqual(what, 'jobId', jobId, expect.jobId);
+  expectEqual(what, 'step', step, expect.step);
+  if (shard >= expect.counts.length) throw new ProtocolError('out-of-range', `${what}: shard ${shard} but step ${step} has ${expect.counts.length} shards`);
+  const workerId = expectString(obj, 'workerId', what, { pattern: WORKER_ID_PATTERN });
+  const error = expectString(obj, 'error', what, { maxLength: 2000 });
+  return { v: PROTOCOL_VERSION, kind: 'shard-error', jobId, step, shard, workerId, error };
+}
