@@ -10,3 +10,5 @@ export type { JobState } from './state.js';
 export { serviceLogger } from './logger.js';
 export type { Logger } from './logger.js';
 export { datasetFromWire } from './wire-data.js';
+export { ClusterClient } from './client.js';
+export type { SubmitResult } from './client.js';

@@ -11,5 +11,5 @@ export type { Evaluation } from './evaluate.js';
 export { modelOf, networkFor, dataForModel } from './model.js';
 export { selectKernels } from './kernels.js';
 export type { KernelChoice } from './kernels.js';
-export { trainLocal } from './local.js';
+export { trainLocal, readJobSpec } from './local.js';
 export type { LocalRun } from './local.js';

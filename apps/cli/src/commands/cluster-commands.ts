@@ -1,4 +1,148 @@
+import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { ClusterClient, clusterEnv, connectChecked } from '@redgrad/cluster';
+import type { JobState } from '@redgrad/cluster';
+import { CliError } from '../errors.js';
+import { ProgressLine, bar, duration, fmt } from '../progress.js';
 
-/** Commands that talk to a Redis cluster (submit, watch, status, …). */
-export function registerClusterCommands(_program: Command): void {}
+/** Exit codes of `watch` and `submit --watch`: the job's fate. */
+export const EXIT = { completed: 0, failed: 1, cancelled: 3 } as const;
+
+async function withClient<T>(fn: (c: ClusterClient) => Promise<T>): Promise<T> {
+  const env = clusterEnv();
+  const redis = await connectChecked(env.redisUrl, 'redgrad-cli');
+  const client = new ClusterClient(redis, env.prefix);
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
+}
+
+function out(json: boolean | undefined, value: unknown, human: () => string): void {
+  process.stdout.write((json ? JSON.stringify(value) : human()) + '\n');
+}
+
+function describeState(s: JobState): string {
+  const p = s.progress;
+  const lines = [`${s.jobId} (${s.name ?? '?'}): ${s.status}${s.cancelRequested && s.status === 'running' ? ' (cancel requested)' : ''}`];
+  if (p) lines.push(`  epoch ${p.epoch}/${p.epochs}, step ${p.step}/${p.steps}, loss ${fmt(p.loss)}${p.accuracy !== undefined ? `, accuracy ${fmt(p.accuracy, 3)}` : ''}, ${Math.round(p.samplesPerSecond)} samples/s, ${p.workersSeen} worker(s)`);
+  if (s.error) lines.push(`  error: ${s.error}`);
+  if (s.result) {
+    const r = s.result as Record<string, number | undefined>;
+    lines.push(`  result: test loss ${fmt(r.testLoss)}${r.testAccuracy !== undefined ? `, test accuracy ${fmt(r.testAccuracy)}` : ''}${r.testR2 !== undefined ? `, test R² ${fmt(r.testR2)}` : ''}; ${r.steps} steps in ${duration(r.elapsedMs ?? NaN)}`);
+  }
+  if (s.resumes) lines.push(`  resumed ${s.resumes} time(s) after a coordinator stopped`);
+  return lines.join('\n');
+}
+
+/** Follows a job until it ends; returns its final state. */
+async function follow(client: ClusterClient, jobId: string, json: boolean | undefined): Promise<JobState> {
+  const progress = new ProgressLine();
+  let lastEpoch = 0;
+  for (;;) {
+    const s = await client.status(jobId);
+    if (!s) throw new CliError(`no job ${jobId}`);
+    const p = s.progress;
+    if (p) {
+      const text = `${s.jobId} epoch ${p.epoch}/${p.epochs} ${bar(p.step / p.steps)} loss ${fmt(p.loss)}${p.accuracy !== undefined ? ` acc ${fmt(p.accuracy, 3)}` : ''} ${Math.round(p.samplesPerSecond)} samples/s ${p.workersSeen} workers ETA ${duration(p.etaMs ?? NaN)}`;
+      if (progress.enabled) progress.update(text);
+      else if (!json && p.epoch !== lastEpoch) process.stderr.write(text + '\n');
+      lastEpoch = p.epoch;
+    } else if (progress.enabled) progress.update(`${s.jobId} ${s.status}…`);
+    if (s.status === 'completed' || s.status === 'failed' || s.status === 'cancelled') {
+      progress.done();
+      return s;
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+function finish(s: JobState, json: boolean | undefined): void {
+  out(json, { jobId: s.jobId, status: s.status, error: s.error, ...(s.result ?? {}) }, () => describeState(s));
+  process.exitCode = s.status === 'completed' ? EXIT.completed : s.status === 'cancelled' ? EXIT.cancelled : EXIT.failed;
+}
+
+export function registerClusterCommands(program: Command): void {
+  program
+    .command('submit')
+    .description('validate a job, upload its data once (by content hash) and queue it for the cluster (REDIS_URL)')
+    .argument('<job>', 'job spec JSON file')
+    .option('--watch', 'follow the job until it ends; exit 0 completed, 1 failed, 3 cancelled')
+    .option('--id <id>', 'job id (default: name plus random suffix)')
+    .option('--json', 'JSON output')
+    .action((job: string, flags: { watch?: boolean; id?: string; json?: boolean }) => withClient(async (c) => {
+      const r = await c.submit(job, { id: flags.id });
+      if (!flags.json || !flags.watch) {
+        out(flags.json, { jobId: r.jobId, kernel: r.record.kernel, uploaded: r.uploaded, bytes: r.bytes }, () =>
+          `${r.jobId}\n  data: ${r.uploaded.train ? `uploaded ${(r.bytes / 1e6).toFixed(1)} MB` : 'already in Redis, not uploaded again'}; kernel ${r.record.kernel}`);
+      }
+      if (flags.watch) finish(await follow(c, r.jobId, flags.json), flags.json);
+    }));
+
+  program
+    .command('watch')
+    .description('follow a job: progress bar with loss, accuracy, samples/s and ETA; exits with the job\'s fate')
+    .argument('<id>', 'job id')
+    .option('--json', 'print the final state as JSON')
+    .action((id: string, flags: { json?: boolean }) => withClient(async (c) => finish(await follow(c, id, flags.json), flags.json)));
+
+  program
+    .command('status')
+    .description('a job\'s state, progress and result')
+    .argument('<id>', 'job id')
+    .option('--json', 'JSON output')
+    .action((id: string, flags: { json?: boolean }) => withClient(async (c) => {
+      const s = await c.status(id);
+      if (!s) throw new CliError(`no job ${id}`);
+      out(flags.json, s, () => describeState(s));
+    }));
+
+  program
+    .command('list')
+    .description('jobs, newest first')
+    .option('-n, --limit <n>', 'how many', '50')
+    .option('--json', 'JSON output')
+    .action((flags: { limit: string; json?: boolean }) => withClient(async (c) => {
+      const jobs = await c.list(Number(flags.limit) || 50);
+      out(flags.json, jobs, () => jobs.length === 0 ? 'no jobs' : jobs.map((s) =>
+        `${s.jobId.padEnd(28)} ${s.status.padEnd(10)} ${s.progress ? `epoch ${s.progress.epoch}/${s.progress.epochs} loss ${fmt(s.progress.loss)}` : ''}`).join('\n'));
+    }));
+
+  program
+    .command('cancel')
+    .description('stop a job (a queued job at once, a running one at its next step)')
+    .argument('<id>', 'job id')
+    .option('--json', 'JSON output')
+    .action((id: string, flags: { json?: boolean }) => withClient(async (c) => {
+      const status = await c.cancel(id);
+      out(flags.json, { jobId: id, status }, () => status === 'cancelled' ? `${id} cancelled` : status === 'running' || status === 'queued' ? `${id}: cancel requested` : `${id} already ${status}`);
+    }));
+
+  program
+    .command('export')
+    .description('write a finished job\'s model file')
+    .argument('<id>', 'job id')
+    .requiredOption('-o, --out <model.json>', 'where to write the model')
+    .option('--json', 'JSON output')
+    .action((id: string, flags: { out: string; json?: boolean }) => withClient(async (c) => {
+      const model = await c.model(id);
+      if (model === null) {
+        const s = await c.status(id);
+        throw new CliError(s ? `job ${id} has no model (status ${s.status}${s.error ? `: ${s.error}` : ''})` : `no job ${id}`);
+      }
+      await writeFile(flags.out, model);
+      out(flags.json, { jobId: id, model: flags.out, bytes: Buffer.byteLength(model) }, () => `model of ${id} written to ${flags.out}`);
+    }));
+
+  program
+    .command('workers')
+    .description('live workers and what each is doing')
+    .option('--json', 'JSON output')
+    .action((flags: { json?: boolean }) => withClient(async (c) => {
+      const ws = await c.workers();
+      const now = Date.now();
+      out(flags.json, ws, () => ws.length === 0 ? 'no live workers' : ws.map((w) =>
+        `${w.workerId.padEnd(36)} ${w.host}:${w.pid} ${w.kernel} up ${duration(now - w.startedAt)} ${w.current ? `job ${w.current.jobId} step ${w.current.step} shard ${w.current.shard}` : 'idle'}`).join('\n'));
+    }));
+}

@@ -1,0 +1,116 @@
+import { randomBytes } from 'node:crypto';
+import { dirname, resolve } from 'node:path';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { datasetHash } from '@redgrad/data';
+import { JOBS_QUEUE, Keys, uploadDataset, validateHeartbeat, validateJobId } from '@redgrad/protocol';
+import type { WorkerHeartbeat } from '@redgrad/protocol';
+import { prepareJob, readJobSpec, selectKernels } from '@redgrad/train';
+import type { JobRecord } from './job-record.js';
+import { readJobState } from './state.js';
+import type { JobState } from './state.js';
+
+/** Data sets stay in Redis this long after their last submit (content-addressed, shared by jobs). */
+const DATA_TTL_SECONDS = 7 * 24 * 3600;
+
+export interface SubmitResult {
+  jobId: string;
+  record: JobRecord;
+  uploaded: { train: boolean; test: boolean };
+  bytes: number;
+}
+
+/** What the CLI talks to: submit, status, list, cancel, export, workers. */
+export class ClusterClient {
+  readonly keys: Keys;
+  private readonly jobs: Queue<{ jobId: string }>;
+
+  constructor(readonly redis: Redis, prefix: string) {
+    this.keys = new Keys(prefix);
+    this.jobs = new Queue<{ jobId: string }>(JOBS_QUEUE, { connection: redis, prefix: this.keys.queuePrefix });
+  }
+
+  /**
+   * Validates the spec and data exactly as `train --local` does, uploads the prepared train and test
+   * sets once by content hash, stores the job record and enqueues the job.
+   */
+  async submit(specPath: string, opts: { id?: string } = {}): Promise<SubmitResult> {
+    const spec = await readJobSpec(specPath);
+    const job = await prepareJob(spec, dirname(resolve(specPath)));
+    const kernel = selectKernels(spec.kernel).name;
+    const jobId = validateJobId(opts.id ?? `${spec.name.replace(/[^A-Za-z0-9_-]+/g, '-').slice(0, 40)}-${randomBytes(4).toString('hex')}`);
+    const trainHash = datasetHash(job.train);
+    const testHash = job.test ? datasetHash(job.test) : undefined;
+    const up = await uploadDataset(this.redis, this.keys, job.train, trainHash, DATA_TTL_SECONDS);
+    const upTest = job.test && testHash ? await uploadDataset(this.redis, this.keys, job.test, testHash, DATA_TTL_SECONDS) : undefined;
+    const record: JobRecord = {
+      v: 1, jobId, spec, kernel, trainHash, testHash, scaling: job.scaling, featureNames: job.train.featureNames, submittedAt: Date.now(),
+    };
+    const created = await this.redis.set(this.keys.jobSpec(jobId), JSON.stringify(record), 'NX');
+    if (created !== 'OK') throw new Error(`job ${jobId} already exists`);
+    await this.redis.multi()
+      .hset(this.keys.jobState(jobId), { status: 'queued', name: spec.name, submittedAt: record.submittedAt })
+      .zadd(this.keys.jobsIndex(), record.submittedAt, jobId)
+      .exec();
+    // A few attempts cover Redis trouble inside a coordinator; a dead coordinator is covered by stall detection.
+    await this.jobs.add('train', { jobId }, { jobId, attempts: 5, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { count: 500 }, removeOnFail: { count: 500 } });
+    return { jobId, record, uploaded: { train: up.uploaded, test: upTest?.uploaded ?? false }, bytes: up.bytes + (upTest?.bytes ?? 0) };
+  }
+
+  async status(jobId: string): Promise<JobState | null> {
+    return readJobState(this.redis, this.keys, validateJobId(jobId));
+  }
+
+  /** Newest first. */
+  async list(limit = 50): Promise<JobState[]> {
+    const ids = await this.redis.zrevrange(this.keys.jobsIndex(), 0, limit - 1);
+    const states = await Promise.all(ids.map((id) => readJobState(this.redis, this.keys, id)));
+    return states.filter((s): s is JobState => s !== null);
+  }
+
+  /** Asks the owning coordinator to stop (it checks every second); a job still queued is cancelled at once. */
+  async cancel(jobId: string): Promise<JobState['status']> {
+    const state = await this.status(jobId);
+    if (!state) throw new Error(`no job ${jobId}`);
+    if (state.status === 'completed' || state.status === 'failed' || state.status === 'cancelled') return state.status;
+    await this.redis.set(this.keys.cancel(jobId), '1', 'EX', 7 * 24 * 3600);
+    const queued = await this.jobs.getJob(jobId);
+    if (queued && (await queued.isWaiting().catch(() => false))) {
+      await queued.remove().catch(() => {});
+      await this.redis.hset(this.keys.jobState(jobId), { status: 'cancelled', finishedAt: Date.now() });
+      return 'cancelled';
+    }
+    return state.status;
+  }
+
+  async model(jobId: string): Promise<string | null> {
+    return this.redis.get(this.keys.model(validateJobId(jobId)));
+  }
+
+  async metrics(jobId: string, last = 1000): Promise<unknown[]> {
+    const rows = await this.redis.lrange(this.keys.metrics(validateJobId(jobId)), -last, -1);
+    return rows.map((r) => JSON.parse(r));
+  }
+
+  /** Workers whose heartbeat is fresh (it expires after a few missed beats). */
+  async workers(): Promise<WorkerHeartbeat[]> {
+    const ids = await this.redis.zrevrange(this.keys.workers(), 0, 999);
+    if (ids.length === 0) return [];
+    const raw = await this.redis.mget(ids.map((id) => this.keys.worker(id)));
+    const out: WorkerHeartbeat[] = [];
+    for (const r of raw) {
+      if (!r) continue;
+      try {
+        out.push(validateHeartbeat(JSON.parse(r)));
+      } catch {
+        // a malformed heartbeat is skipped, not fatal for the listing
+      }
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.jobs.close().catch(() => {});
+    await this.redis.quit().catch(() => {});
+  }
+}
