@@ -1,0 +1,121 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { cleanPrefix, uniquePrefix } from '../setup/redis.js';
+import { FAST_FAILOVER, IRIS, cli, localModelBytes, scanKeys, startService, stopAll, waitFor, writeSpec } from './harness.js';
+import type { Service } from './harness.js';
+
+const redisUrl = inject('redisUrl');
+let redis: Redis;
+beforeAll(() => {
+  redis = new Redis(redisUrl);
+});
+afterAll(async () => {
+  await redis.quit();
+});
+afterEach(async () => {
+  await stopAll();
+});
+
+function envFor(prefix: string): Record<string, string> {
+  return { REDIS_URL: redisUrl, REDGRAD_PREFIX: prefix, REDGRAD_LOG_LEVEL: 'info', ...FAST_FAILOVER };
+}
+
+async function exportModel(env: Record<string, string>, jobId: string, dir: string): Promise<Buffer> {
+  const path = join(dir, `${jobId}.json`);
+  const r = await cli(['export', jobId, '-o', path], env);
+  expect(r.code, r.stderr).toBe(0);
+  return readFile(path);
+}
+
+describe('distributed training over Redis', () => {
+  it('gives the byte-identical model of train --local with 1, 2 and 3 workers, and leaves no per-step keys', async () => {
+    const prefix = uniquePrefix('dist');
+    const env = envFor(prefix);
+    const spec = await writeSpec(IRIS());
+    const expected = await localModelBytes(spec);
+    startService('coordinator', env);
+    const workers: Service[] = [];
+    try {
+      for (const n of [1, 2, 3]) {
+        workers.push(startService('worker', env, `worker-${n}`));
+        const r = await cli(['submit', spec, '--watch', '--json', '--id', `iris-w${n}`], env);
+        expect(r.code, r.stderr + r.stdout).toBe(0);
+        const final = JSON.parse(r.stdout.trim().split('\n').pop()!);
+        expect(final.status).toBe('completed');
+        const model = await exportModel(env, `iris-w${n}`, join(spec, '..'));
+        expect(Buffer.compare(model, expected), `model with ${n} worker(s)`).toBe(0);
+        // only the job's durable keys remain: spec, state, model, metrics
+        const left = (await scanKeys(redis, `${prefix}:job:{iris-w${n}}:*`)).map((k) => k.split(':').pop()).sort();
+        expect(left).toEqual(['metrics', 'model', 'spec', 'state']);
+        expect(await redis.llen(`${prefix}:job:{iris-w${n}}:metrics`)).toBeLessThanOrEqual(1000);
+      }
+      expect(final3WorkersSeen(await cli(['status', 'iris-w3', '--json'], env))).toBeGreaterThanOrEqual(2);
+      // the same data was uploaded once: one train and one test set in Redis for three jobs
+      const metas = await scanKeys(redis, `${prefix}:data:*:meta`);
+      expect(metas).toHaveLength(2);
+      const again = await cli(['submit', spec, '--json', '--id', 'iris-again'], env);
+      expect(JSON.parse(again.stdout)).toMatchObject({ uploaded: { train: false, test: false }, bytes: 0 });
+      await cli(['watch', 'iris-again'], env);
+    } finally {
+      await stopAll();
+      await cleanPrefix(redis, prefix);
+    }
+  }, 180_000);
+
+  it('finishes byte-identical when a worker is killed with SIGKILL mid-training', async () => {
+    const prefix = uniquePrefix('kill-worker');
+    const env = envFor(prefix);
+    const spec = await writeSpec(IRIS({ epochs: 40 }));
+    const expected = await localModelBytes(spec);
+    startService('coordinator', env);
+    const victim = startService('worker', env, 'victim');
+    startService('worker', env, 'survivor');
+    try {
+      const sub = await cli(['submit', spec, '--json', '--id', 'kill-w'], env);
+      expect(sub.code, sub.stderr).toBe(0);
+      await waitFor('the job to be a quarter done', async () => {
+        const s = JSON.parse((await cli(['status', 'kill-w', '--json'], env)).stdout);
+        return s.progress && s.progress.step > s.progress.steps / 4;
+      }, 60_000, 200);
+      await victim.kill9();
+      const r = await cli(['watch', 'kill-w', '--json'], env);
+      expect(JSON.parse(r.stdout).status).toBe('completed');
+      expect(Buffer.compare(await exportModel(env, 'kill-w', join(spec, '..')), expected)).toBe(0);
+    } finally {
+      await stopAll();
+      await cleanPrefix(redis, prefix);
+    }
+  }, 180_000);
+
+  it('finishes byte-identical when the coordinator is killed mid-training and another takes over', async () => {
+    const prefix = uniquePrefix('kill-coord');
+    const env = envFor(prefix);
+    const spec = await writeSpec(IRIS({ epochs: 40, checkpointEvery: 7 }));
+    const expected = await localModelBytes(spec);
+    const first = startService('coordinator', env, 'coordinator-1');
+    startService('worker', env);
+    try {
+      const sub = await cli(['submit', spec, '--json', '--id', 'kill-c'], env);
+      expect(sub.code, sub.stderr).toBe(0);
+      await waitFor('the job to be a third done', async () => {
+        const s = JSON.parse((await cli(['status', 'kill-c', '--json'], env)).stdout);
+        return s.progress && s.progress.step > s.progress.steps / 3;
+      }, 60_000, 200);
+      await first.kill9();
+      const second = startService('coordinator', env, 'coordinator-2');
+      const r = await cli(['watch', 'kill-c', '--json'], env);
+      expect(JSON.parse(r.stdout).status, second.logs()).toBe('completed');
+      expect(second.logs()).toMatch(/resuming from checkpoint/);
+      expect(Buffer.compare(await exportModel(env, 'kill-c', join(spec, '..')), expected)).toBe(0);
+    } finally {
+      await stopAll();
+      await cleanPrefix(redis, prefix);
+    }
+  }, 180_000);
+});
+
+function final3WorkersSeen(r: { stdout: string }): number {
+  return JSON.parse(r.stdout).result.workersSeen;
+}
