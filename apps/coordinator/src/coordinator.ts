@@ -58,7 +58,7 @@ export class Coordinator {
       redis: this.redis, gradients: this.gradients, keys, log: o.log, coordinatorId: this.id,
       taskTimeoutMs: o.taskTimeoutMs ?? 15_000, maxAttempts: o.maxAttempts ?? 5, stepTtlSeconds: o.stepTtlSeconds ?? 600, historyLimit: o.historyLimit ?? 1000,
     };
-    this.worker = new Worker<{ jobId: string }>(JOBS_QUEUE, (job: Job<{ jobId: string }>) => runJob(job, ctx), {
+    this.worker = new Worker<{ jobId: string }>(JOBS_QUEUE, (job: Job<{ jobId: string }>, _token?: string, signal?: AbortSignal) => runJob(job, ctx, signal), {
       connection: this.redis,
       prefix: keys.queuePrefix,
       concurrency: o.concurrency ?? 2,
@@ -69,6 +69,9 @@ export class Coordinator {
       autorun: false,
     });
     this.worker.on('error', (e) => o.log.warn({ err: e.message }, 'jobs worker error'));
+    // BullMQ could not extend a job's lock: stop running it here, since stall detection hands it to
+    // another coordinator (two runners would be harmless, being deterministic, but wasteful)
+    this.worker.on('lockRenewalFailed', (ids) => ids.forEach((id) => this.worker.cancelJob(id, 'lost the job lock')));
     this.worker.on('failed', (job, e) => o.log.warn({ job: job?.id, err: e.message }, 'job ended with an error'));
   }
 

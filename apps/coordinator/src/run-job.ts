@@ -23,13 +23,15 @@ export interface RunJobContext {
 }
 
 class Cancelled extends Error {}
+/** This coordinator lost the job's lock (a long stall, Redis down): another one resumes it from its checkpoint. */
+class LostOwnership extends Error {}
 
 /**
  * Runs one training job to its end with the queue backend: resumes from its checkpoint when one
  * exists, reports progress, checkpoints, stores the model. Errors that retrying cannot fix fail the
  * job (UnrecoverableError); anything else (Redis connection) lets BullMQ retry it.
  */
-export async function runJob(bull: Job<{ jobId: string }>, ctx: RunJobContext): Promise<void> {
+export async function runJob(bull: Job<{ jobId: string }>, ctx: RunJobContext, lockLost?: AbortSignal): Promise<void> {
   const { redis, keys } = ctx;
   let jobId: string;
   try {
@@ -94,6 +96,7 @@ export async function runJob(bull: Job<{ jobId: string }>, ctx: RunJobContext): 
   }, 'job starts');
 
   const abort = new AbortController();
+  lockLost?.addEventListener('abort', () => abort.abort(new LostOwnership('lost the job lock')), { once: true });
   const cancelPoll = setInterval(() => {
     redis.exists(keys.cancel(jobId)).then((n) => n && abort.abort(new Cancelled('cancelled')), () => {});
   }, 1000);
@@ -134,6 +137,10 @@ export async function runJob(bull: Job<{ jobId: string }>, ctx: RunJobContext): 
       await setJobState(redis, keys, jobId, { status: 'cancelled', finishedAt: Date.now() });
       await cleanupSteps(redis, keys, jobId);
       return;
+    }
+    if (e instanceof LostOwnership) {
+      log.warn('lost the job lock: leaving the job to whichever coordinator takes it over');
+      throw e;
     }
     if (e instanceof TrainingError) return fail(e.message);
     throw e; // Redis trouble: BullMQ retries the job, which resumes from its checkpoint

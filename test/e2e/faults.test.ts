@@ -1,0 +1,134 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { cleanPrefix, startRedisServer, uniquePrefix } from '../setup/redis.js';
+import { FAST_FAILOVER, IRIS, cli, localModelBytes, startService, stopAll, waitFor, writeSpec } from './harness.js';
+
+const redisUrl = inject('redisUrl');
+let redis: Redis;
+beforeAll(() => {
+  redis = new Redis(redisUrl);
+});
+afterAll(async () => {
+  await redis.quit();
+});
+afterEach(async () => {
+  await stopAll();
+});
+
+const envFor = (url: string, prefix: string) => ({ REDIS_URL: url, REDGRAD_PREFIX: prefix, ...FAST_FAILOVER });
+
+describe('bad input and faults', () => {
+  it('refuses a bad spec and a bad data file at submit, with the same messages as --local', async () => {
+    const prefix = uniquePrefix('bad-submit');
+    const env = envFor(redisUrl, prefix);
+    const bad = await writeSpec({ ...IRIS(), optimizer: { type: 'adam', lr: 'fast' } });
+    const r = await cli(['submit', bad], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toMatch(/^redgrad: .*job\.json: spec\.optimizer\.lr: expected a number in \(0, 10\], got "fast"$/);
+    const local = await cli(['train', '--local', bad], env);
+    expect(local.stderr).toBe(r.stderr);
+
+    const csvSpec = await writeSpec({ ...IRIS(), data: { format: 'csv', path: 'data.csv', label: 'species' } });
+    await writeFile(join(csvSpec, '..', 'data.csv'), 'a,b,species\n1,2,x\n3,NaN,y\n');
+    const r2 = await cli(['submit', csvSpec], env);
+    expect(r2.code).toBe(1);
+    expect(r2.stderr).toMatch(/data\.csv line 3: column "b" is NaN; only finite numbers are allowed/);
+    expect(await redis.exists(`${prefix}:jobs`)).toBe(0); // nothing was queued
+  });
+
+  it('survives garbage on both queues and on a results list; a concurrent good job finishes byte-identical', async () => {
+    const prefix = uniquePrefix('garbage');
+    const env = envFor(redisUrl, prefix);
+    const spec = await writeSpec(IRIS({ epochs: 6 }));
+    const expected = await localModelBytes(spec);
+    const coordinator = startService('coordinator', env);
+    const worker = startService('worker', env);
+    const qopts = { connection: { url: redisUrl }, prefix: `{${prefix}}` };
+    const gradients = new Queue('gradients', qopts);
+    const jobs = new Queue('jobs', qopts);
+    try {
+      // truncated msgpack, a wrong kind and an unknown shard on the good job's first results lists
+      for (let step = 0; step < 5; step++) {
+        await redis.rpush(`${prefix}:job:{good}:results:${step}`, Buffer.from([0x85, 0xa1, 0x76]), Buffer.from('not msgpack at all'), Buffer.alloc(64, 0xc1));
+      }
+      await gradients.add('shard', { hello: 'world' }, { jobId: 'garbage-1' });
+      await gradients.add('shard', { v: 1, jobId: 'ghost', step: 0, shard: 0, weightsKey: `${prefix}:job:{ghost}:w:0`, dataHash: 'ab'.repeat(32), kernel: 'js', paramCount: 10, indices: 'AAAAAA==' }, { jobId: 'ghost_0_0' });
+      await jobs.add('train', { jobId: 'no-such-job' }, { jobId: 'no-such-job' });
+      await jobs.add('train', { nonsense: [1, 2, 3] }, { jobId: 'nonsense' });
+      const r = await cli(['submit', spec, '--watch', '--json', '--id', 'good'], env);
+      expect(JSON.parse(r.stdout.trim().split('\n').pop()!).status, r.stderr).toBe('completed');
+      const out = join(spec, '..', 'good-model.json');
+      await cli(['export', 'good', '-o', out], env);
+      expect(Buffer.compare(await readFile(out), expected)).toBe(0);
+      expect(coordinator.alive() && worker.alive()).toBe(true);
+      expect(worker.logs()).toMatch(/malformed gradient task/);
+      expect(worker.logs()).toMatch(/data set (ab)+ is not in Redis/);
+      expect(coordinator.logs()).toMatch(/dropped an invalid shard message/);
+      expect(coordinator.logs()).toMatch(/no job record in Redis/);
+      expect(coordinator.logs()).toMatch(/malformed entry on the jobs queue/);
+      expect(await jobs.getJobState('nonsense')).toBe('failed');
+    } finally {
+      await gradients.close();
+      await jobs.close();
+      await stopAll();
+      await cleanPrefix(redis, prefix);
+    }
+  }, 120_000);
+
+  it('fails a job whose gradients go non-finite, with the reason, and keeps serving', async () => {
+    const prefix = uniquePrefix('nan');
+    const env = envFor(redisUrl, prefix);
+    const spec = await writeSpec({
+      name: 'diverge', data: { builtin: 'sine' }, model: { hidden: [8], activation: 'relu', output: 'identity' }, loss: 'squared-error',
+      optimizer: { type: 'sgd', lr: 10 }, batchSize: 32, shardSize: 16, epochs: 50, seed: 1,
+    });
+    const coordinator = startService('coordinator', env);
+    startService('worker', env);
+    try {
+      const r = await cli(['submit', spec, '--watch', '--json', '--id', 'diverge'], env);
+      expect(r.code).toBe(1);
+      const final = JSON.parse(r.stdout.trim().split('\n').pop()!);
+      expect(final.status).toBe('failed');
+      expect(final.error).toMatch(/non-finite/);
+      const ok = await cli(['submit', await writeSpec(IRIS({ epochs: 2 })), '--watch', '--json', '--id', 'after-nan'], env);
+      expect(ok.code).toBe(0);
+      expect(coordinator.alive()).toBe(true);
+    } finally {
+      await stopAll();
+      await cleanPrefix(redis, prefix);
+    }
+  }, 120_000);
+
+  it('finishes byte-identical across a Redis crash and restart with AOF on', async () => {
+    const server = await startRedisServer({ appendonly: true, appendfsync: 'always' });
+    const env = envFor(server.url, 'aof');
+    const spec = await writeSpec(IRIS({ epochs: 40, checkpointEvery: 5 }));
+    const expected = await localModelBytes(spec);
+    startService('coordinator', env);
+    startService('worker', env);
+    let restarted = server;
+    try {
+      const sub = await cli(['submit', spec, '--json', '--id', 'aof-job'], env);
+      expect(sub.code, sub.stderr).toBe(0);
+      await waitFor('a third of the job', async () => {
+        const s = JSON.parse((await cli(['status', 'aof-job', '--json'], env)).stdout || '{}');
+        return s.progress && s.progress.step > s.progress.steps / 3;
+      }, 60_000, 200);
+      server.kill('SIGKILL');
+      await server.exited;
+      await new Promise((r) => setTimeout(r, 1000));
+      restarted = await startRedisServer({ appendonly: true, appendfsync: 'always', port: server.port, dir: server.dir });
+      const r = await cli(['watch', 'aof-job', '--json'], env, 150_000);
+      expect(JSON.parse(r.stdout).status).toBe('completed');
+      const out = join(spec, '..', 'aof-model.json');
+      await cli(['export', 'aof-job', '-o', out], env);
+      expect(Buffer.compare(await readFile(out), expected)).toBe(0);
+    } finally {
+      await stopAll();
+      await restarted.stop();
+    }
+  }, 180_000);
+});
