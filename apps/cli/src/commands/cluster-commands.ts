@@ -4,6 +4,7 @@ import { ClusterClient, clusterEnv, connectChecked } from '@redgrad/cluster';
 import type { JobState } from '@redgrad/cluster';
 import { CliError } from '../errors.js';
 import { ProgressLine, bar, duration, fmt } from '../progress.js';
+import { clusterCommand } from './cluster.js';
 
 /** Exit codes of `watch` and `submit --watch`: the job's fate. */
 export const EXIT = { completed: 0, failed: 1, cancelled: 3 } as const;
@@ -58,9 +59,12 @@ async function follow(client: ClusterClient, jobId: string, json: boolean | unde
   }
 }
 
-function finish(s: JobState, json: boolean | undefined): void {
-  out(json, { jobId: s.jobId, status: s.status, error: s.error, ...(s.result ?? {}) }, () => describeState(s));
-  process.exitCode = s.status === 'completed' ? EXIT.completed : s.status === 'cancelled' ? EXIT.cancelled : EXIT.failed;
+/** Prints the final state, writes the model when asked, returns the exit code for the job's fate. */
+async function finish(c: ClusterClient, s: JobState, flags: { json?: boolean; out?: string }): Promise<number> {
+  if (flags.out && s.status === 'completed') await writeFile(flags.out, (await c.model(s.jobId)) ?? '');
+  out(flags.json, { jobId: s.jobId, status: s.status, error: s.error, ...(s.result ?? {}), ...(flags.out && s.status === 'completed' ? { model: flags.out } : {}) }, () =>
+    describeState(s) + (flags.out && s.status === 'completed' ? `\n  model written to ${flags.out}` : ''));
+  return s.status === 'completed' ? EXIT.completed : s.status === 'cancelled' ? EXIT.cancelled : EXIT.failed;
 }
 
 export function registerClusterCommands(program: Command): void {
@@ -70,22 +74,36 @@ export function registerClusterCommands(program: Command): void {
     .argument('<job>', 'job spec JSON file')
     .option('--watch', 'follow the job until it ends; exit 0 completed, 1 failed, 3 cancelled')
     .option('--id <id>', 'job id (default: name plus random suffix)')
+    .option('-o, --out <model.json>', 'with --watch: write the model when the job completes')
     .option('--json', 'JSON output')
-    .action((job: string, flags: { watch?: boolean; id?: string; json?: boolean }) => withClient(async (c) => {
+    .action((job: string, flags: { watch?: boolean; id?: string; out?: string; json?: boolean }) => withClient(async (c) => {
       const r = await c.submit(job, { id: flags.id });
       if (!flags.json || !flags.watch) {
         out(flags.json, { jobId: r.jobId, kernel: r.record.kernel, uploaded: r.uploaded, bytes: r.bytes }, () =>
           `${r.jobId}\n  data: ${r.uploaded.train ? `uploaded ${(r.bytes / 1e6).toFixed(1)} MB` : 'already in Redis, not uploaded again'}; kernel ${r.record.kernel}`);
       }
-      if (flags.watch) finish(await follow(c, r.jobId, flags.json), flags.json);
+      if (flags.watch) process.exitCode = await finish(c, await follow(c, r.jobId, flags.json), flags);
     }));
 
   program
     .command('watch')
     .description('follow a job: progress bar with loss, accuracy, samples/s and ETA; exits with the job\'s fate')
     .argument('<id>', 'job id')
+    .option('-o, --out <model.json>', 'write the model when the job completes')
     .option('--json', 'print the final state as JSON')
-    .action((id: string, flags: { json?: boolean }) => withClient(async (c) => finish(await follow(c, id, flags.json), flags.json)));
+    .action((id: string, flags: { json?: boolean; out?: string }) => withClient(async (c) => {
+      process.exitCode = await finish(c, await follow(c, id, flags.json), flags);
+    }));
+
+  program
+    .command('cluster')
+    .description('run Redis (unless REDIS_URL is set), a coordinator and N workers as local processes; for machines without Docker')
+    .requiredOption('-w, --workers <n>', 'worker processes')
+    .option('--submit <job>', 'run this job, follow it, stop everything and exit with its fate')
+    .option('-o, --out <model.json>', 'with --submit: write the model')
+    .option('--json', 'with --submit: print one JSON result on stdout (service logs go to stderr)')
+    .action((flags: { workers: string; submit?: string; out?: string; json?: boolean }) =>
+      clusterCommand(flags, async (c, jobId) => finish(c, await follow(c, jobId, flags.json), { json: flags.json })));
 
   program
     .command('status')

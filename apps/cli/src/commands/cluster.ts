@@ -1,0 +1,158 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { ClusterClient, clusterEnv, connectChecked } from '@redgrad/cluster';
+import { CliError } from '../errors.js';
+
+const APPS = new URL('../../../', import.meta.url).pathname;
+/** The same commands the compose file runs (docker-compose.yml `command:`), as local processes. */
+export const SERVICE_COMMANDS = {
+  coordinator: ['node', join(APPS, 'coordinator/bin/redgrad-coordinator.js')],
+  worker: ['node', join(APPS, 'worker/bin/redgrad-worker.js')],
+} as const;
+
+interface Child {
+  name: string;
+  proc: ChildProcess;
+  exited: Promise<void>;
+}
+
+export interface ClusterFlags {
+  workers: string;
+  submit?: string;
+  out?: string;
+  json?: boolean;
+}
+
+/**
+ * `redgrad cluster`: Redis (REDIS_URL, or a private redis-server), one coordinator and N workers as
+ * local processes, for machines without Docker. With --submit it runs one job and exits with its
+ * fate; otherwise it runs until Ctrl-C. Everything it started is stopped on the way out.
+ */
+export async function clusterCommand(flags: ClusterFlags, follow: (c: ClusterClient, jobId: string) => Promise<number>): Promise<void> {
+  const n = Number(flags.workers);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new CliError(`--workers: expected an integer from 1 to 64, got ${flags.workers}`);
+  const logStream = flags.json ? process.stderr : process.stdout;
+  const say = (s: string) => logStream.write(`[cluster] ${s}\n`);
+  const children: Child[] = [];
+  let redisDir: string | undefined;
+  let stopping: Promise<void> | undefined;
+
+  const stopAll = (): Promise<void> => (stopping ??= (async () => {
+    // workers and coordinator first (they finish or hand back their work), Redis last
+    const order = [...children].reverse().sort((a, b) => Number(a.name === 'redis') - Number(b.name === 'redis'));
+    for (const group of [order.filter((c) => c.name !== 'redis'), order.filter((c) => c.name === 'redis')]) {
+      await Promise.all(group.map(async (c) => {
+        if (c.proc.exitCode !== null || c.proc.signalCode !== null) return;
+        c.proc.kill('SIGTERM');
+        const t = setTimeout(() => c.proc.kill('SIGKILL'), 10_000);
+        await c.exited;
+        clearTimeout(t);
+      }));
+    }
+    if (redisDir) rmSync(redisDir, { recursive: true, force: true });
+  })());
+
+  const onSignal = () => {
+    say('stopping everything this command started…');
+    void stopAll().then(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const start = (name: string, command: readonly string[], env: NodeJS.ProcessEnv): Child => {
+    const proc = spawn(command[0] === 'node' ? process.execPath : command[0], command.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+    for (const stream of [proc.stdout!, proc.stderr!]) {
+      createInterface({ input: stream }).on('line', (line) => logStream.write(`[${name}] ${readable(line)}\n`));
+    }
+    proc.once('exit', (code, signal) => {
+      if (!stopping) say(`${name} exited (${signal ?? `code ${code}`})`);
+    });
+    const child = { name, proc, exited };
+    children.push(child);
+    return child;
+  };
+
+  try {
+    const env = clusterEnv();
+    let redisUrl = process.env.REDIS_URL;
+    if (!redisUrl) {
+      const port = await freePort();
+      redisDir = mkdtempSync(join(tmpdir(), 'redgrad-cluster-'));
+      const redis = start('redis', ['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', redisDir, '--maxmemory-policy', 'noeviction'], process.env);
+      const failed = await new Promise<Error | null>((resolve) => {
+        redis.proc.once('error', (e) => resolve(e));
+        setTimeout(() => resolve(null), 200);
+      });
+      if (failed) throw new CliError(`no Redis: REDIS_URL is not set and redis-server could not start (${failed.message}); install it (apt-get install redis-server), set REDIS_URL, or use docker compose up`);
+      redisUrl = `redis://127.0.0.1:${port}`;
+      say(`started redis-server on ${redisUrl} (AOF in ${redisDir})`);
+    }
+    const client = new ClusterClient(await waitForRedis(redisUrl), env.prefix);
+    const serviceEnv = { ...process.env, REDIS_URL: redisUrl, REDGRAD_PREFIX: env.prefix };
+    start('coordinator', SERVICE_COMMANDS.coordinator, serviceEnv);
+    for (let i = 1; i <= n; i++) start(`worker-${i}`, SERVICE_COMMANDS.worker, { ...serviceEnv, REDGRAD_WORKER_ID: `local-worker-${i}-${process.pid}` });
+    say(`coordinator and ${n} worker(s) starting against ${redisUrl.replace(/\/\/([^@/]*)@/, '//***@')} (prefix ${env.prefix})`);
+    if (!flags.submit) {
+      say('running; submit jobs from another terminal with REDIS_URL set, Ctrl-C stops everything');
+      await new Promise(() => {});
+    }
+    const r = await client.submit(flags.submit!);
+    say(`submitted ${r.jobId}`);
+    process.exitCode = await follow(client, r.jobId);
+    if (flags.out && process.exitCode === 0) {
+      const { writeFile } = await import('node:fs/promises');
+      await writeFile(flags.out, (await client.model(r.jobId))!);
+      say(`model written to ${flags.out}`);
+    }
+    await client.close();
+  } finally {
+    await stopAll();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+async function waitForRedis(url: string) {
+  let last: Error | undefined;
+  for (let i = 0; i < 50; i++) {
+    try {
+      return await connectChecked(url, 'redgrad-cluster', 2000);
+    } catch (e) {
+      last = e as Error;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new CliError(last?.message ?? `cannot reach ${url}`);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const LEVELS: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
+const SKIP = new Set(['level', 'time', 'pid', 'hostname', 'service', 'name', 'msg']);
+
+/** pino JSON → "info job started {job: …}" for people; anything else passes through. */
+function readable(line: string): string {
+  if (!line.startsWith('{')) return line;
+  try {
+    const o = JSON.parse(line) as Record<string, unknown>;
+    const extra = Object.entries(o).filter(([k]) => !SKIP.has(k)).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
+    return `${LEVELS[o.level as number] ?? o.level} ${o.msg ?? ''}${extra ? ` ${extra}` : ''}`;
+  } catch {
+    return line;
+  }
+}

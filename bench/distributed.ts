@@ -1,0 +1,178 @@
+/**
+ * Distributed benchmark: the 784-256-128-10 MLP at batch 256 trained in-process (local backend) and
+ * over Redis with 1 and 2 real worker processes, with the per-step time split into worker compute,
+ * encode/decode, Redis publish (weights + tasks), waiting for results and the update.
+ *
+ * A private redis-server is started on a free port; the coordinator side runs in this process (the
+ * same QueueBackend the coordinator service uses) so its timings can be read directly.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { datasetHash } from '@redgrad/data';
+import type { Dataset } from '@redgrad/data';
+import { GRADIENT_QUEUE, Keys, uploadDataset } from '@redgrad/protocol';
+import type { GradientTask } from '@redgrad/protocol';
+import { LocalBackend, preparedJob, selectKernels, train, validateJobSpec } from '@redgrad/train';
+import type { GradientBackend, PreparedJob } from '@redgrad/train';
+import { QueueBackend } from '@redgrad/cluster';
+import type { JobRecord } from '@redgrad/cluster';
+
+const ROOT = new URL('../', import.meta.url).pathname;
+const N = 256 * 24; // samples: 24 steps an epoch
+const BATCH = 256;
+
+function syntheticMnistLike(seed = 7): Dataset {
+  let s = seed >>> 0;
+  const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+  const x = new Float32Array(N * 784); // [N, 784] pixels k/255, like IDX data
+  for (let i = 0; i < x.length; i++) x[i] = Math.fround(Math.floor(rnd() * 256) / 255);
+  const y = new Float32Array(N * 10); // [N, 10] one-hot
+  for (let i = 0; i < N; i++) y[i * 10 + Math.floor(rnd() * 10)] = 1;
+  return { name: 'synthetic', task: 'classification', n: N, features: 784, outputs: 10, x, y, classes: Array.from({ length: 10 }, (_, i) => String(i)) };
+}
+
+function job(kernel: string, shardSize: number, epochs: number): PreparedJob {
+  const spec = validateJobSpec({
+    name: 'bench', data: { builtin: 'iris' }, testSplit: 0, scaling: 'none', kernel,
+    model: { hidden: [256, 128], activation: 'relu', output: 'softmax' }, loss: 'cross-entropy',
+    optimizer: { type: 'adam', lr: 0.001 }, batchSize: BATCH, shardSize, epochs, seed: 1,
+  });
+  return preparedJob(spec, syntheticMnistLike(), undefined, { method: 'none', offset: new Array(784).fill(0), scale: new Array(784).fill(1) });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function startRedis(): Promise<{ url: string; proc: ChildProcess; dir: string }> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'redgrad-bench-'));
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' });
+  const url = `redis://127.0.0.1:${port}`;
+  const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => 100, maxRetriesPerRequest: null });
+  await probe.connect().catch(() => {});
+  for (let i = 0; i < 100 && (await probe.ping().catch(() => '')) !== 'PONG'; i++) await new Promise((r) => setTimeout(r, 50));
+  probe.disconnect();
+  return { url, proc, dir };
+}
+
+interface RunFigures {
+  samplesPerSec: number;
+  stepMs: number;
+  breakdown?: Record<string, number>;
+}
+
+async function timeTraining(j: PreparedJob, backend: GradientBackend): Promise<RunFigures> {
+  const kernels = selectKernels(j.spec.kernel);
+  // first epoch warms up caches (data set download, JIT, weights versions); the second is timed
+  let warmSteps = 0;
+  let t0 = 0;
+  const stepsPerEpoch = Math.ceil(j.train.n / BATCH);
+  const before = backend instanceof QueueBackend ? { ...backend.timings } : undefined;
+  let snapshot = before;
+  let updateMs = 0, lastStepEnd = 0;
+  await train(j, {
+    backend, kernels,
+    onStep: (p) => {
+      const now = performance.now();
+      if (p.step === stepsPerEpoch) {
+        t0 = now;
+        warmSteps = p.step;
+        if (backend instanceof QueueBackend) snapshot = { ...backend.timings };
+      }
+      lastStepEnd = now;
+    },
+  });
+  const steps = stepsPerEpoch * j.spec.epochs - warmSteps;
+  const ms = lastStepEnd - t0;
+  const out: RunFigures = { samplesPerSec: (steps * BATCH * 1000) / ms, stepMs: ms / steps };
+  if (backend instanceof QueueBackend && snapshot) {
+    const t = backend.timings;
+    const per = (k: keyof typeof t) => (t[k] - snapshot![k]) / steps;
+    const accounted = per('encodeMs') + per('publishMs') + per('waitMs') + per('acceptMs');
+    updateMs = out.stepMs - accounted;
+    out.breakdown = {
+      workerComputeMs: per('workerComputeMs'), encodeDecodeMs: per('encodeMs'), redisPublishMs: per('publishMs'),
+      waitMs: per('waitMs'), sumShardsMs: per('acceptMs'), updateAndLoopMs: updateMs,
+    };
+  }
+  return out;
+}
+
+export async function benchDistributed(opts: { kernel?: string; shardSize?: number; log?: (s: string) => void } = {}): Promise<Record<string, number>> {
+  const kernel = opts.kernel ?? 'wasm-simd';
+  const shardSize = opts.shardSize ?? 128;
+  const log = opts.log ?? ((s: string) => process.stderr.write(s + '\n'));
+  const figures: Record<string, number> = {};
+  const put = (k: string, v: number) => (figures[`distributed.${kernel}.b${BATCH}.s${shardSize}.${k}`] = Math.round(v * 100) / 100);
+
+  const j = job(kernel, shardSize, 2);
+  const kernels = selectKernels(kernel);
+  const local = await timeTraining(j, new LocalBackend(j.arch, kernels, j.train, true, shardSize));
+  put('local.samplesPerSec', local.samplesPerSec);
+  log(`distributed bench (${kernel}, batch ${BATCH}, shard ${shardSize}): local ${Math.round(local.samplesPerSec)} samples/s (${local.stepMs.toFixed(1)} ms/step)`);
+
+  const redis = await startRedis();
+  const prefix = 'bench';
+  const keys = new Keys(prefix);
+  const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const blocking = conn.duplicate();
+  const queue = new Queue<GradientTask>(GRADIENT_QUEUE, { connection: conn, prefix: keys.queuePrefix });
+  const workers: ChildProcess[] = [];
+  try {
+    const hash = datasetHash(j.train);
+    await uploadDataset(conn, keys, j.train, hash);
+    for (const nWorkers of [1, 2]) {
+      const jobId = `bench-${nWorkers}`;
+      const record: JobRecord = { v: 1, jobId, spec: j.spec, kernel: kernels.name, trainHash: hash, scaling: j.scaling, submittedAt: Date.now() };
+      await conn.set(keys.jobSpec(jobId), JSON.stringify(record));
+      while (workers.length < nWorkers) {
+        workers.push(spawn(process.execPath, [join(ROOT, 'apps/worker/bin/redgrad-worker.js')], {
+          env: { ...process.env, REDIS_URL: redis.url, REDGRAD_PREFIX: prefix, REDGRAD_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'],
+        }));
+      }
+      const backend = new QueueBackend({
+        redis: conn, blocking, queue, keys, jobId, dataHash: hash, kernel: kernels.name, paramCount: j.arch.layers.reduce((a, l) => a + l.outputs * (l.inputs + 1), 0),
+        taskTimeoutMs: 60_000, maxAttempts: 3, stepTtlSeconds: 600, log: pino({ level: 'warn' }),
+      });
+      const r = await timeTraining(j, backend);
+      put(`workers${nWorkers}.samplesPerSec`, r.samplesPerSec);
+      for (const [k, v] of Object.entries(r.breakdown!)) put(`workers${nWorkers}.${k}`, v);
+      log(`  ${nWorkers} worker(s): ${Math.round(r.samplesPerSec)} samples/s (${r.stepMs.toFixed(1)} ms/step): ` +
+        Object.entries(r.breakdown!).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', '));
+    }
+    put('ratio.workers1_over_local', figures[`distributed.${kernel}.b${BATCH}.s${shardSize}.workers1.samplesPerSec`] / local.samplesPerSec);
+    put('ratio.workers2_over_workers1', figures[`distributed.${kernel}.b${BATCH}.s${shardSize}.workers2.samplesPerSec`] / figures[`distributed.${kernel}.b${BATCH}.s${shardSize}.workers1.samplesPerSec`]);
+    log(`  ratios: 1 worker / local ${figures[`distributed.${kernel}.b${BATCH}.s${shardSize}.ratio.workers1_over_local`]} (target ≥ 0.9 js, ≥ 0.85 wasm); 2 workers / 1 worker ${figures[`distributed.${kernel}.b${BATCH}.s${shardSize}.ratio.workers2_over_workers1`]} (target ≥ 1.7 js, ≥ 1.6 wasm)`);
+  } finally {
+    for (const w of workers) w.kill('SIGTERM');
+    await queue.close();
+    blocking.disconnect();
+    conn.disconnect();
+    redis.proc.kill('SIGTERM');
+    rmSync(redis.dir, { recursive: true, force: true });
+  }
+  return figures;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const kernel = process.argv[2] ?? 'wasm-simd';
+  const shard = Number(process.argv[3] ?? 128);
+  const f = await benchDistributed({ kernel, shardSize: shard });
+  console.log(JSON.stringify(f, null, 1));
+  process.exit(0);
+}
