@@ -1,0 +1,87 @@
+import { randomUUID } from 'node:crypto';
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { cleanPrefix, uniquePrefix } from '../setup/redis.js';
+import { REPO_ROOT, composeServices } from '../compose/compose-file.js';
+import { FAST_FAILOVER, IRIS, cli, localModelBytes, startCommand, startService, stopAll, waitFor, writeSpec } from './harness.js';
+
+const redisUrl = inject('redisUrl');
+let redis: Redis;
+beforeAll(() => {
+  redis = new Redis(redisUrl);
+});
+afterAll(async () => {
+  await redis.quit();
+});
+afterEach(async () => {
+  await stopAll();
+});
+
+/** PIDs of live processes whose environment carries `mark`. */
+async function processesMarked(mark: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if ((await readFile(`/proc/${entry}/environ`, 'latin1')).includes(`REDGRAD_TEST_MARK=${mark}`)) pids.push(Number(entry));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return pids;
+}
+
+describe('the local cluster', () => {
+  it('redgrad cluster --workers 2 --submit trains iris to the byte-identical model and leaves no process behind', async () => {
+    const mark = randomUUID(); // every process the command starts inherits it
+    const out = join(await writeSpec({}, 'unused.json'), '..', 'cluster-model.json');
+    // no REDIS_URL: the command starts its own redis-server
+    const r = await cli(['cluster', '--workers', '2', '--submit', join(REPO_ROOT, 'examples/iris.json'), '--json', '--out', out], { REDGRAD_TEST_MARK: mark, REDIS_URL: '' });
+    expect(r.code, r.stderr.slice(-3000)).toBe(0);
+    const result = JSON.parse(r.stdout.trim());
+    expect(result.status).toBe('completed');
+    expect(result.testAccuracy).toBeGreaterThanOrEqual(0.95);
+    expect(r.stderr).toMatch(/\[worker-2\] info worker started/);
+    expect(Buffer.compare(await readFile(out), await localModelBytes(join(REPO_ROOT, 'examples/iris.json')))).toBe(0);
+    expect(await processesMarked(mark)).toEqual([]);
+  }, 180_000);
+
+  it('runs the compose file\'s coordinator and worker commands with its environment; workers join and leave mid-job', async () => {
+    const prefix = uniquePrefix('compose');
+    const services = await composeServices();
+    const env = (name: string) => ({ ...services[name].environment, REDIS_URL: redisUrl, REDGRAD_PREFIX: prefix, ...FAST_FAILOVER });
+    const command = (name: string) => [process.execPath, ...services[name].command.slice(1).map((a) => (a.startsWith('apps/') ? join(REPO_ROOT, a) : a))];
+    const spec = await writeSpec(IRIS({ epochs: 60 }));
+    const expected = await localModelBytes(spec);
+    startCommand('coordinator', command('coordinator'), env('coordinator'));
+    const first = startCommand('worker-1', command('worker'), env('worker'));
+    try {
+      const sub = await cli(['submit', spec, '--json', '--id', 'compose-job'], { REDIS_URL: redisUrl, REDGRAD_PREFIX: prefix });
+      expect(sub.code, sub.stderr).toBe(0);
+      const progressed = (fraction: number) => async () => {
+        const s = JSON.parse((await cli(['status', 'compose-job', '--json'], { REDIS_URL: redisUrl, REDGRAD_PREFIX: prefix })).stdout);
+        return s.progress && s.progress.step > s.progress.steps * fraction;
+      };
+      await waitFor('a fifth of the job', progressed(0.2), 60_000, 200);
+      startCommand('worker-2', command('worker'), { ...env('worker'), REDGRAD_WORKER_ID: 'joined-mid-job' });
+      await waitFor('the new worker to take shards', async () => {
+        const s = JSON.parse((await cli(['status', 'compose-job', '--json'], { REDIS_URL: redisUrl, REDGRAD_PREFIX: prefix })).stdout);
+        return s.progress?.workersSeen >= 2;
+      }, 60_000, 200);
+      // SIGTERM the first worker mid-job: it finishes the shard in hand and exits 0
+      expect(await first.stop()).toBe(0);
+      const r = await cli(['watch', 'compose-job', '--json'], { REDIS_URL: redisUrl, REDGRAD_PREFIX: prefix });
+      const final = JSON.parse(r.stdout);
+      expect(final.status).toBe('completed');
+      expect(final.workersSeen).toBe(2);
+      const out = join(spec, '..', 'compose-model.json');
+      await cli(['export', 'compose-job', '-o', out], { REDIS_URL: redisUrl, REDGRAD_PREFIX: prefix });
+      expect(Buffer.compare(await readFile(out), expected)).toBe(0);
+    } finally {
+      await stopAll();
+      await cleanPrefix(redis, prefix);
+    }
+  }, 180_000);
+});
