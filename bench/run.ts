@@ -1,0 +1,180 @@
+/**
+ * The benchmark report: one scenario per file, run in this process one after another.
+ *   npm run bench                                   readable report
+ *   npm run bench -- --json                         one JSON object {figure name: number} on stdout
+ *   npm run bench -- --only kernels,training        a subset (kernels, training, torch, distributed)
+ * A report, never a test: a missed target is printed, not failed on; a scenario that cannot run
+ * (no torch, no Redis) says why and the rest still runs. Ratios are only meaningful within one run:
+ * the machine is shared, and both sides of a ratio are measured minutes apart at most.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { benchKernels } from './kernels.js';
+import { MODELS, trainKey } from './cases.js';
+import { benchTorch } from './torch.js';
+import { benchTraining } from './training.js';
+
+const SCENARIOS = ['kernels', 'training', 'torch', 'distributed'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+/** Optional scenario: another engineer adds bench/distributed.ts exporting benchDistributed(). */
+const DISTRIBUTED = new URL('./distributed.ts', import.meta.url);
+interface DistributedModule {
+  benchDistributed?: () => Promise<Record<string, number>>;
+}
+
+interface Target {
+  key: string;
+  min: number;
+  label: string;
+}
+
+const TARGETS: Target[] = [
+  { key: 'gflops.wasm.abt.128x256x784', min: 40, label: 'wasm ≥ 40 GFLOP/s on the 128×784×256 forward product' },
+  { key: 'gflops.js.abt.128x256x784', min: 5, label: 'js ≥ 5 GFLOP/s on the 128×784×256 forward product' },
+  { key: trainKey('wasm', '784-256-128-10', 128), min: 30_000, label: 'training (wasm) ≥ 30,000 samples/s at batch 128' },
+  { key: trainKey('js', '784-256-128-10', 128), min: 5_000, label: 'training (js) ≥ 5,000 samples/s at batch 128' },
+  { key: 'ratio.wasm_over_torch.4-16-3.b16', min: 3, label: 'tiny 4-16-3 (wasm, the auto kernel) ≥ 3× PyTorch samples/s' },
+  { key: 'ratio.js_over_torch.4-16-3.b16', min: 3, label: 'tiny 4-16-3 (js) ≥ 3× PyTorch samples/s' },
+];
+
+function parseArgs(argv: string[]): { json: boolean; only: Set<Scenario> } {
+  let json = false;
+  let only = new Set<Scenario>(SCENARIOS);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--json') json = true;
+    else if (a === '--only' || a.startsWith('--only=')) {
+      const list = a === '--only' ? argv[++i] ?? '' : a.slice('--only='.length);
+      const names = list.split(',').map((s) => s.trim()).filter(Boolean);
+      const unknown = names.filter((n) => !(SCENARIOS as readonly string[]).includes(n));
+      if (names.length === 0 || unknown.length > 0) {
+        throw new Error(`--only: expected a comma-separated list of ${SCENARIOS.join(', ')}, got ${JSON.stringify(list)}`);
+      }
+      only = new Set(names as Scenario[]);
+    } else throw new Error(`unknown argument ${JSON.stringify(a)} (known: --json, --only ${SCENARIOS.join(',')})`);
+  }
+  return { json, only };
+}
+
+const fmt = (v: number | undefined, digits = 0) => (v === undefined ? '—' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+const targetNote = (figures: Record<string, number>, key: string) => {
+  const t = TARGETS.find((x) => x.key === key);
+  if (!t || figures[key] === undefined) return '';
+  return `target ≥ ${fmt(t.min)}${key.startsWith('ratio') ? '×' : ''}: ${figures[key] >= t.min ? 'met' : 'MISSED'}`;
+};
+
+function kernelTable(f: Record<string, number>): string[] {
+  const rows = Object.keys(f).filter((k) => k.startsWith('gflops.js.')).map((k) => k.slice('gflops.js.'.length));
+  const lines = ['Kernels: GFLOP/s per product of the 784-256-128-10 MLP at batch 128 (best 50 ms window)', '  product  m×n×k        js      wasm   wasm/js'];
+  for (const shape of rows) {
+    const [op, mnk] = shape.split('.');
+    const js = f[`gflops.js.${shape}`], wasm = f[`gflops.wasm.${shape}`];
+    const notes = (['js', 'wasm'] as const).map((k) => targetNote(f, `gflops.${k}.${shape}`) && `${k} ${targetNote(f, `gflops.${k}.${shape}`)}`).filter(Boolean).join('; ');
+    lines.push(`  ${op.padEnd(8)} ${mnk.padEnd(12)} ${fmt(js, 2).padStart(6)} ${fmt(wasm, 2).padStart(9)} ${(wasm !== undefined ? `${(wasm / js).toFixed(1)}×` : '—').padStart(8)}  ${notes}`);
+  }
+  return lines;
+}
+
+function trainingTable(f: Record<string, number>, withTorch: boolean): string[] {
+  const lines = [
+    'Training: samples/s on one thread, train() + LocalBackend, Adam, one shard per step (best 200 ms window; median in brackets)',
+    `  model            batch  ${'js'.padStart(17)} ${'wasm'.padStart(17)}  wasm/js  GFLOP/s(wasm)  shardGradient only (wasm)${withTorch ? `  ${'torch'.padStart(17)}  wasm/torch  js/torch` : ''}`,
+  ];
+  for (const model of MODELS) {
+    for (const batch of model.batches) {
+      const cell = (kernel: string) => {
+        const best = f[trainKey(kernel, model.name, batch)];
+        return best === undefined ? '—'.padStart(17) : `${fmt(best)} (${fmt(f[`${trainKey(kernel, model.name, batch)}.median`])})`.padStart(17);
+      };
+      const ratio = (key: string) => (f[key] === undefined ? '—' : `${f[key].toFixed(2)}×`);
+      const row = [
+        `  ${model.name.padEnd(16)} ${String(batch).padStart(5)}  ${cell('js')} ${cell('wasm')}`,
+        ratio(`ratio.wasm_over_js.${model.name}.b${batch}`).padStart(8),
+        fmt(f[`train.wasm.${model.name}.b${batch}.gflops`], 1).padStart(14),
+        fmt(f[`grad.wasm.${model.name}.b${batch}.samplesPerSec`]).padStart(26),
+      ];
+      if (withTorch) {
+        row.push(` ${cell('torch')}`, ratio(`ratio.wasm_over_torch.${model.name}.b${batch}`).padStart(11), ratio(`ratio.js_over_torch.${model.name}.b${batch}`).padStart(9));
+      }
+      lines.push(row.join(' '));
+    }
+  }
+  return lines;
+}
+
+/** redgrad/torch per model and batch, for each redgrad kernel measured in the same run. */
+function torchRatios(f: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const model of MODELS) {
+    for (const batch of model.batches) {
+      const torch = f[trainKey('torch', model.name, batch)];
+      if (torch === undefined) continue;
+      for (const kernel of ['js', 'wasm']) {
+        const ours = f[trainKey(kernel, model.name, batch)];
+        if (ours !== undefined) out[`ratio.${kernel}_over_torch.${model.name}.b${batch}`] = ours / torch;
+      }
+    }
+  }
+  return out;
+}
+
+async function runDistributed(): Promise<{ figures: Record<string, number>; note?: string }> {
+  if (!existsSync(fileURLToPath(DISTRIBUTED))) return { figures: {}, note: 'distributed: not measured (bench/distributed.ts does not exist yet)' };
+  try {
+    const mod = (await import(DISTRIBUTED.href)) as DistributedModule;
+    if (typeof mod.benchDistributed !== 'function') return { figures: {}, note: 'distributed: bench/distributed.ts does not export benchDistributed()' };
+    return { figures: await mod.benchDistributed() };
+  } catch (e) {
+    return { figures: {}, note: `distributed: failed (${(e as Error).message})` };
+  }
+}
+
+async function main(): Promise<void> {
+  const { json, only } = parseArgs(process.argv.slice(2));
+  const figures: Record<string, number> = {};
+  // In --json mode stdout carries only the JSON object; everything readable, including what a
+  // scenario itself logs, goes to stderr.
+  const stdoutLog = console.log;
+  if (json) console.log = console.error;
+  const say = (...lines: string[]) => { for (const l of lines) console.log(l); };
+  const secondsSince = (t0: number) => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
+
+  say(`redgrad bench — node ${process.version}, ${process.arch}; scenarios: ${[...only].join(', ')}`, '');
+  if (only.has('kernels')) {
+    const t0 = performance.now();
+    Object.assign(figures, await benchKernels());
+    say(...kernelTable(figures), `  (kernels: ${secondsSince(t0)})`, '');
+  }
+  let trainingTime = '';
+  if (only.has('training')) {
+    const t0 = performance.now();
+    Object.assign(figures, await benchTraining());
+    trainingTime = `training: ${secondsSince(t0)}`;
+  }
+  let torchAvailable = false;
+  if (only.has('torch')) {
+    const t0 = performance.now();
+    const torch = await benchTorch();
+    Object.assign(figures, torch.figures, torchRatios({ ...figures, ...torch.figures }));
+    torchAvailable = torch.available;
+    say(...torch.notes, `  (torch: ${secondsSince(t0)})`, '');
+  }
+  if (only.has('training') || torchAvailable) say(...trainingTable(figures, torchAvailable), ...(trainingTime ? [`  (${trainingTime})`] : []), '');
+  if (only.has('distributed')) {
+    const t0 = performance.now();
+    const { figures: d, note } = await runDistributed();
+    Object.assign(figures, d);
+    if (note) say(note, '');
+    else say('Distributed:', ...Object.entries(d).map(([k, v]) => `  ${k.padEnd(60)} ${fmt(v, 2)}`), `  (distributed: ${secondsSince(t0)})`, '');
+  }
+
+  const checked = TARGETS.filter((t) => figures[t.key] !== undefined);
+  if (checked.length > 0) {
+    say('Targets (reported, not enforced):');
+    for (const t of checked) say(`  ${figures[t.key] >= t.min ? 'met   ' : 'MISSED'}  ${t.label}: ${fmt(figures[t.key], t.key.startsWith('ratio') ? 2 : t.key.startsWith('gflops') ? 1 : 0)}`);
+  }
+  if (json) stdoutLog(JSON.stringify(figures));
+}
+
+await main();
