@@ -64,6 +64,7 @@ async function startRedis(): Promise<{ url: string; proc: ChildProcess; dir: str
   const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' });
   const url = `redis://127.0.0.1:${port}`;
   const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => 100, maxRetriesPerRequest: null });
+  probe.on('error', () => {}); // refused until the server is up
   await probe.connect().catch(() => {});
   for (let i = 0; i < 100 && (await probe.ping().catch(() => '')) !== 'PONG'; i++) await new Promise((r) => setTimeout(r, 50));
   probe.disconnect();

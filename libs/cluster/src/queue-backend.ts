@@ -86,19 +86,23 @@ export class QueueBackend implements GradientBackend {
     t0 = performance.now();
     t.publishMs += t0 - t1;
 
-    const results: Array<ShardResult | undefined> = new Array(shards.length);
+    // have[s]: shard s has its first valid result; results are handed to the loop in shard order as
+    // soon as every earlier shard is in, so summing overlaps with waiting for the rest
+    const have = new Array<boolean>(shards.length).fill(false);
+    const pending: Array<ShardResult | undefined> = new Array(shards.length);
     const failures = new Array<number>(shards.length).fill(0);
-    let missing = shards.length;
-    while (missing > 0) {
+    let next = 0;
+    const sg = this.shardGradient;
+    while (next < shards.length) {
       if (this.o.signal?.aborted) throw this.o.signal.reason ?? new Error('cancelled');
       const now = Date.now();
-      const late = results.flatMap((r, s) => (!r && now - dispatchedAt[s] >= this.o.taskTimeoutMs ? [s] : []));
+      const late = have.flatMap((h, s) => (!h && now - dispatchedAt[s] >= this.o.taskTimeoutMs ? [s] : []));
       if (late.length) {
         for (const s of late) if (attempts[s] >= this.o.maxAttempts) throw new TrainingError(`step ${step + 1}: shard ${s} got no result after ${attempts[s]} dispatches of ${this.o.taskTimeoutMs} ms each; are any workers running?`);
         log.warn({ step, shards: late, timeoutMs: this.o.taskTimeoutMs }, 'no result in time: dispatching backup tasks');
         await dispatch(late);
       }
-      const nextDeadline = Math.min(...results.flatMap((r, s) => (r ? [] : [dispatchedAt[s] + this.o.taskTimeoutMs])));
+      const nextDeadline = Math.min(...have.flatMap((h, s) => (h ? [] : [dispatchedAt[s] + this.o.taskTimeoutMs])));
       const waitS = Math.max(0.01, Math.min(0.5, (nextDeadline - Date.now()) / 1000));
       t1 = performance.now();
       const popped = await blocking.blpopBuffer(resultsKey, waitS);
@@ -119,7 +123,7 @@ export class QueueBackend implements GradientBackend {
         t.encodeMs += performance.now() - t0;
       }
       const s = msg.shard;
-      if (results[s]) continue; // a duplicate (backup task, redelivery): the first valid result won
+      if (have[s]) continue; // a duplicate (backup task, redelivery): the first valid result won
       if (msg.kind === 'shard-error') {
         failures[s]++;
         log.warn({ step, shard: s, worker: msg.workerId, err: msg.error }, 'worker could not compute a shard');
@@ -127,25 +131,23 @@ export class QueueBackend implements GradientBackend {
         await dispatch([s]);
         continue;
       }
-      results[s] = msg;
+      have[s] = true;
+      pending[s] = msg;
       this.workersSeen.add(msg.workerId);
       t.workerComputeMs += msg.computeMs;
-      missing--;
+      t1 = performance.now();
+      for (let r = pending[next]; next < shards.length && r; r = pending[++next]) {
+        sg.grad = r.grad;
+        sg.lossSum = r.lossSum;
+        sg.count = r.count;
+        sg.correct = r.correct;
+        accept(next, sg);
+        pending[next] = undefined;
+      }
+      t.acceptMs += performance.now() - t1;
     }
-
-    t1 = performance.now();
-    const sg = this.shardGradient;
-    results.forEach((r, s) => {
-      sg.grad = r!.grad;
-      sg.lossSum = r!.lossSum;
-      sg.count = r!.count;
-      sg.correct = r!.correct;
-      accept(s, sg);
-    });
-    t0 = performance.now();
-    t.acceptMs += t0 - t1;
-    await redis.del(weightsKey, resultsKey);
-    t.publishMs += performance.now() - t0;
+    // not awaited: the deletes ride ahead of the next step's commands on the same connection
+    redis.unlink(weightsKey, resultsKey).catch((e) => log.warn({ step, err: (e as Error).message }, 'could not delete step keys'));
     t.steps++;
   }
 

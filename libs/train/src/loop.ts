@@ -158,8 +158,7 @@ export async function train(job: PreparedJob, opts: TrainOptions): Promise<Train
       await backend.computeStep({ step, epoch, params, shards }, accept);
       const n = shards.reduce((a, sh) => a + sh.length, 0);
       if (stepCount !== n) throw new TrainingError(`step ${step}: the backend returned ${stepCount} samples, expected ${n}`);
-      for (let i = 0; i < paramCount; i++) mean[i] /= n;
-      if (!Number.isFinite(stepLoss) || !allFinite(mean)) {
+      if (!Number.isFinite(stepLoss) || !meanAndCheck(mean, n)) {
         throw new TrainingError(`step ${step + 1} (epoch ${epoch + 1}): the gradient or loss is not finite (loss sum ${stepLoss}); lower the learning rate (optimizer.lr = ${spec.optimizer.lr}) or check the data scaling`);
       }
       const lr = learningRate(spec.optimizer.lr, spec.schedule, step, totalSteps);
@@ -211,7 +210,12 @@ export async function train(job: PreparedJob, opts: TrainOptions): Promise<Train
   };
 }
 
-function allFinite(a: Float32Array): boolean {
-  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
-  return true;
+/** Divides the gradient sum by the batch size in place; false when any value is not finite. */
+function meanAndCheck(a: Float32Array, n: number): boolean {
+  let bad = 0;
+  for (let i = 0; i < a.length; i++) {
+    const v = (a[i] /= n);
+    bad += v - v; // 0 for finite values, NaN for ±Inf or NaN: no branch in the hot loop
+  }
+  return bad === 0;
 }
