@@ -72,7 +72,7 @@ export function validateJobSpec(raw: unknown, where = 'spec'): JobSpec {
   }
 
   const opt = object(o.optimizer ?? { type: 'adam', lr: 0.001 }, `${where}.optimizer`);
-  const optimizerType = oneOf(opt.type ?? 'sgd', OPTIMIZERS, `${where}.optimizer.type`);
+  const optimizerType = oneOf(opt.type ?? 'adam', OPTIMIZERS, `${where}.optimizer.type`);
   const optAllowed = ['type', 'lr', 'weightDecay', ...(optimizerType === 'adam' ? ['beta1', 'beta2', 'eps'] : optimizerType === 'sgd' ? [] : ['momentum'])];
   onlyKeys(opt, optAllowed, `${where}.optimizer`);
   const optimizer: OptimizerSpec = { type: optimizerType, lr: num(opt.lr ?? (optimizerType === 'adam' ? 0.001 : 0.01), `${where}.optimizer.lr`, 0, 10, false) };
