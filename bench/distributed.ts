@@ -38,8 +38,9 @@ function syntheticMnistLike(seed = 7): Dataset {
   return { name: 'synthetic', task: 'classification', n: N, features: 784, outputs: 10, x, y, classes: Array.from({ length: 10 }, (_, i) => String(i)) };
 }
 
-function job(kernel: string, shardSize: number, epochs: number): PreparedJob {
+function job(kernel: string, shardSize: number, epochs: number, gradientEncoding = 'f32'): PreparedJob {
   const spec = validateJobSpec({
+    gradientEncoding,
     name: 'bench', data: { builtin: 'iris' }, testSplit: 0, scaling: 'none', kernel,
     model: { hidden: [256, 128], activation: 'relu', output: 'softmax' }, loss: 'cross-entropy',
     optimizer: { type: 'adam', lr: 0.001 }, batchSize: BATCH, shardSize, epochs, seed: 1,
@@ -137,9 +138,11 @@ export async function benchDistributed(opts: { kernel?: string; shardSize?: numb
   try {
     const hash = datasetHash(j.train);
     await uploadDataset(conn, keys, j.train, hash);
-    for (const nWorkers of [1, 2]) {
-      const jobId = `bench-${nWorkers}`;
-      const record: JobRecord = { v: 1, jobId, spec: j.spec, kernel: kernels.name, trainHash: hash, scaling: j.scaling, submittedAt: Date.now() };
+    for (const [nWorkers, encoding] of [[1, 'f32'], [2, 'f32'], [1, 'bf16'], [2, 'bf16']] as const) {
+      const jobId = `bench-${nWorkers}-${encoding}`;
+      const run = encoding === 'f32' ? j : job(kernel, shardSize, 2, encoding);
+      const name = `workers${nWorkers}${encoding === 'f32' ? '' : `.${encoding}`}`;
+      const record: JobRecord = { v: 1, jobId, spec: run.spec, kernel: kernels.name, trainHash: hash, scaling: j.scaling, submittedAt: Date.now() };
       await conn.set(keys.jobSpec(jobId), JSON.stringify(record));
       while (workers.length < nWorkers) {
         workers.push(spawn(process.execPath, [join(ROOT, 'apps/worker/bin/redgrad-worker.js')], {
@@ -150,10 +153,10 @@ export async function benchDistributed(opts: { kernel?: string; shardSize?: numb
         redis: conn, blocking, queue, keys, jobId, dataHash: hash, kernel: kernels.name, paramCount: j.arch.layers.reduce((a, l) => a + l.outputs * (l.inputs + 1), 0),
         taskTimeoutMs: 60_000, maxAttempts: 3, stepTtlSeconds: 600, log: pino({ level: 'warn' }),
       });
-      const r = await timeTraining(j, backend);
-      put(`workers${nWorkers}.samplesPerSec`, r.samplesPerSec);
-      for (const [k, v] of Object.entries(r.breakdown!)) put(`workers${nWorkers}.${k}`, v);
-      log(`  ${nWorkers} worker(s): ${Math.round(r.samplesPerSec)} samples/s (${r.stepMs.toFixed(1)} ms/step): ` +
+      const r = await timeTraining(run, backend);
+      put(`${name}.samplesPerSec`, r.samplesPerSec);
+      for (const [k, v] of Object.entries(r.breakdown!)) put(`${name}.${k}`, v);
+      log(`  ${nWorkers} worker(s), ${encoding} gradients: ${Math.round(r.samplesPerSec)} samples/s (${r.stepMs.toFixed(1)} ms/step): ` +
         Object.entries(r.breakdown!).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', '));
     }
     put('ratio.workers1_over_local', figures[`distributed.${kernel}.b${BATCH}.s${shardSize}.workers1.samplesPerSec`] / local.samplesPerSec);

@@ -116,6 +116,25 @@ describe('distributed training over Redis', () => {
   }, 180_000);
 });
 
+describe('compact gradients', () => {
+  it('trains with bf16 gradients and error feedback (off by default; not bit-identical by design)', async () => {
+    const prefix = uniquePrefix('bf16');
+    const env = envFor(prefix);
+    const spec = await writeSpec(IRIS({ epochs: 30, gradientEncoding: 'bf16' }));
+    startService('coordinator', env);
+    startService('worker', env);
+    try {
+      const r = await cli(['submit', spec, '--watch', '--json', '--id', 'bf16-job'], env);
+      const final = JSON.parse(r.stdout.trim().split('\n').pop()!);
+      expect(final.status, r.stderr).toBe('completed');
+      expect(final.testAccuracy).toBeGreaterThanOrEqual(0.9);
+    } finally {
+      await stopAll();
+      await cleanPrefix(redis, prefix);
+    }
+  }, 120_000);
+});
+
 function final3WorkersSeen(r: { stdout: string }): number {
   return JSON.parse(r.stdout).result.workersSeen;
 }

@@ -55,6 +55,9 @@ export interface JobContext {
   kernels: Kernels;
   classification: boolean;
   weightsKey: string | null;
+  /** bf16 gradients: what rounding lost so far (error feedback), and the encoded buffer. */
+  residual?: Float32Array; // [paramCount]
+  bf16?: Uint16Array; // [paramCount]
 }
 
 /** Job contexts, a few at a time (a worker serves the jobs of the moment). */

@@ -2,10 +2,11 @@ import { hostname } from 'node:os';
 import { UnrecoverableError, Worker } from 'bullmq';
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { GRADIENT_QUEUE, Keys, ProtocolError, decodeIndices, encodeHeartbeat, encodeShardError, encodeShardResult, taskId, validateGradientTask } from '@redgrad/protocol';
+import { GRADIENT_QUEUE, Keys, ProtocolError, decodeIndices, encodeHeartbeat, encodeShardError, encodeShardResult, taskId, toBf16WithFeedback, validateGradientTask } from '@redgrad/protocol';
 import type { GradientTask, WorkerHeartbeat } from '@redgrad/protocol';
 import { JobRecordError, connectRedis, envInt } from '@redgrad/cluster';
 import type { Logger } from '@redgrad/cluster';
+import { selectKernels } from '@redgrad/train';
 import { DatasetCache, JobCache } from './caches.js';
 
 export interface GradientWorkerOptions {
@@ -118,7 +119,13 @@ export class GradientWorker {
     const t0 = performance.now();
     const stats = ctx.net.shardGradient(data, indices, ctx.classification);
     const computeMs = performance.now() - t0;
-    const payload = encodeShardResult({ jobId: task.jobId, step: task.step, shard: task.shard, count: stats.count, lossSum: stats.lossSum, correct: stats.correct, grad: ctx.net.grad, workerId: this.id, computeMs });
+    let grad: Float32Array | Uint16Array = ctx.net.grad;
+    if (ctx.record.spec.gradientEncoding === 'bf16') {
+      ctx.residual ??= new Float32Array(ctx.net.paramCount);
+      ctx.bf16 ??= new Uint16Array(ctx.net.paramCount);
+      grad = toBf16WithFeedback(ctx.net.grad, ctx.residual, ctx.bf16);
+    }
+    const payload = encodeShardResult({ jobId: task.jobId, step: task.step, shard: task.shard, count: stats.count, lossSum: stats.lossSum, correct: stats.correct, grad, workerId: this.id, computeMs });
     await this.redis.multi().rpush(resultsKey, payload).expire(resultsKey, 600).exec();
     this.tasksDone++;
     log.debug({ computeMs }, 'shard done');
@@ -127,7 +134,7 @@ export class GradientWorker {
 
   private async beat(): Promise<void> {
     const now = Date.now();
-    const hb: WorkerHeartbeat = { workerId: this.id, host: hostname(), pid: process.pid, kernel: 'js', startedAt: this.startedAt, lastSeen: now, current: this.current };
+    const hb: WorkerHeartbeat = { workerId: this.id, host: hostname(), pid: process.pid, kernel: selectKernels('auto').name, startedAt: this.startedAt, lastSeen: now, current: this.current };
     const ttl = Math.ceil(((this.o.heartbeatMs ?? 2000) * 5) / 1000);
     await this.redis.multi()
       .set(this.keys.worker(this.id), encodeHeartbeat(hb), 'EX', ttl)

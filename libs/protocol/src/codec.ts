@@ -12,7 +12,7 @@ import { describeValue, expectRecord, typedArrayTag, type Fields } from './valid
 const packr = new Packr({ moreTypes: true, useRecords: false });
 const unpackr = new Unpackr({ moreTypes: true, useRecords: false });
 
-export type TypedArrayOf<D extends Dtype> = D extends 'f32' ? Float32Array : D extends 'u8' ? Uint8Array : Uint32Array;
+export type TypedArrayOf<D extends Dtype> = D extends 'f32' ? Float32Array : D extends 'u8' ? Uint8Array : D extends 'bf16' ? Uint16Array : Uint32Array;
 
 /** How a typed array sits inside a payload. */
 export interface WireTensor<D extends Dtype = Dtype> {
@@ -21,7 +21,7 @@ export interface WireTensor<D extends Dtype = Dtype> {
   data: TypedArrayOf<D>;
 }
 
-const TAG_OF: Record<Dtype, string> = { f32: 'Float32Array', u8: 'Uint8Array', u32: 'Uint32Array' };
+const TAG_OF: Record<Dtype, string> = { f32: 'Float32Array', u8: 'Uint8Array', u32: 'Uint32Array', bf16: 'Uint16Array' };
 
 export function packPayload(obj: Fields): Buffer {
   return packr.pack(obj);
@@ -118,6 +118,6 @@ function copyTyped<D extends Dtype>(dtype: D, arr: TypedArrayOf<D>): TypedArrayO
   // Byte-wise copy: works from any offset, and the new array owns aligned memory.
   const bytes = new Uint8Array(arr.byteLength);
   bytes.set(new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength));
-  const out = dtype === 'f32' ? new Float32Array(bytes.buffer) : dtype === 'u8' ? bytes : new Uint32Array(bytes.buffer);
+  const out = dtype === 'f32' ? new Float32Array(bytes.buffer) : dtype === 'u8' ? bytes : dtype === 'bf16' ? new Uint16Array(bytes.buffer) : new Uint32Array(bytes.buffer);
   return out as TypedArrayOf<D>;
 }

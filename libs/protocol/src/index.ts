@@ -75,3 +75,4 @@ export {
   validateProgress,
 } from './status.js';
 export { decodeShardMessage, encodeShardError, type ShardError } from './shard-error.js';
+export { fromBf16, roundBf16, toBf16, toBf16WithFeedback } from './bf16.js';

@@ -8,7 +8,7 @@ export const PROTOCOL_VERSION = 1;
 export type PayloadKind = 'weights' | 'shard-result' | 'shard-error' | 'dataset' | 'x-chunk' | 'y-chunk';
 
 /** Element types of typed arrays on the wire. */
-export type Dtype = 'f32' | 'u8' | 'u32';
+export type Dtype = 'f32' | 'u8' | 'u32' | 'bf16';
 
 /** One step's weights; written once per step to Keys.weights(jobId, step). */
 export interface WeightsPayload {
@@ -29,7 +29,7 @@ export interface ShardResult {
   count: number; // samples in the shard
   lossSum: number; // float64 sum of per-sample losses
   correct: number; // correctly classified samples (0 for regression)
-  grad: Float32Array; // [paramCount], gradient SUM over the shard (not mean)
+  grad: Float32Array; // [paramCount], gradient SUM over the shard (not mean); bf16 on the wire when the job asks
   workerId: string;
   computeMs: number;
 }

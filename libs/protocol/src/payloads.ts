@@ -3,7 +3,8 @@ import { checkHeader, packPayload, readTensor, unpackPayload, wireTensor } from 
 import { ProtocolError } from './errors.js';
 import { JOB_ID_PATTERN, WORKER_ID_PATTERN } from './keys.js';
 import { PROTOCOL_VERSION, type ShardResult, type WeightsPayload } from './messages.js';
-import { expectAllFinite, expectEqual, expectFinite, expectInt, expectString } from './validate.js';
+import { expectAllFinite, expectEqual, expectFinite, expectInt, expectRecord, expectString } from './validate.js';
+import { fromBf16 } from './bf16.js';
 
 export interface WeightsExpect {
   jobId: string;
@@ -35,7 +36,10 @@ export function decodeWeights(buf: Uint8Array, expect: WeightsExpect): WeightsPa
   return { v: PROTOCOL_VERSION, kind: 'weights', jobId, step, params };
 }
 
-export type ShardResultInit = Omit<ShardResult, 'v' | 'kind'>;
+export type ShardResultInit = Omit<ShardResult, 'v' | 'kind' | 'grad'> & {
+  /** float32 gradient, or its bfloat16 encoding (the job's optional compact gradients). */
+  grad: Float32Array | Uint16Array;
+};
 
 export type ShardResultExpect = {
   jobId: string;
@@ -61,7 +65,7 @@ export function encodeShardResult(r: ShardResultInit): Buffer {
     count: r.count,
     lossSum: r.lossSum,
     correct: r.correct,
-    grad: wireTensor('f32', r.grad),
+    grad: r.grad instanceof Uint16Array ? wireTensor('bf16', r.grad) : wireTensor('f32', r.grad),
     workerId: r.workerId,
     computeMs: r.computeMs,
   });
@@ -89,7 +93,10 @@ export function decodeShardResult(buf: Uint8Array, expect: ShardResultExpect): S
   if (count !== expectedCount) throw new ProtocolError('bad-shape', `${what}: count ${count} expected ${expectedCount}`);
   const lossSum = expectFinite(obj, 'lossSum', what);
   const correct = expectInt(obj, 'correct', what, 0, count);
-  const grad = readTensor(obj, 'grad', what, 'f32', expect.length, buf);
+  const gradField = expectRecord(obj.grad, `${what}: grad`);
+  const grad = gradField.dtype === 'bf16'
+    ? fromBf16(readTensor(obj, 'grad', what, 'bf16', expect.length, buf), new Float32Array(expect.length))
+    : readTensor(obj, 'grad', what, 'f32', expect.length, buf);
   expectAllFinite(grad, what, 'grad');
   const workerId = expectString(obj, 'workerId', what, { pattern: WORKER_ID_PATTERN });
   const computeMs = expectFinite(obj, 'computeMs', what, 0);

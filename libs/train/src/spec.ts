@@ -35,13 +35,18 @@ export interface JobSpec {
   kernel: 'auto' | 'js' | 'wasm-simd';
   /** Distributed runs: checkpoint every N steps (and at each epoch end); 0 = epoch ends only. */
   checkpointEvery: number;
+  /**
+   * Distributed runs: how workers send gradients. "f32" (default) is exact and deterministic; "bf16"
+   * halves the bytes with error feedback, and gives up bit-identical results (and equality with --local).
+   */
+  gradientEncoding: 'f32' | 'bf16';
 }
 
 export class SpecError extends Error {
   override name = 'SpecError';
 }
 
-const TOP_KEYS = ['name', 'data', 'testSplit', 'scaling', 'model', 'loss', 'optimizer', 'schedule', 'batchSize', 'shardSize', 'epochs', 'seed', 'shuffle', 'kernel', 'checkpointEvery'];
+const TOP_KEYS = ['name', 'data', 'testSplit', 'scaling', 'model', 'loss', 'optimizer', 'schedule', 'batchSize', 'shardSize', 'epochs', 'seed', 'shuffle', 'kernel', 'checkpointEvery', 'gradientEncoding'];
 const KERNELS = ['auto', 'js', 'wasm-simd'] as const;
 
 export function validateJobSpec(raw: unknown, where = 'spec'): JobSpec {
@@ -111,6 +116,7 @@ export function validateJobSpec(raw: unknown, where = 'spec'): JobSpec {
     shuffle: bool(o.shuffle ?? true, `${where}.shuffle`),
     kernel: oneOf(o.kernel ?? 'auto', KERNELS, `${where}.kernel`),
     checkpointEvery: int(o.checkpointEvery ?? 0, `${where}.checkpointEvery`, 0, 1e9),
+    gradientEncoding: oneOf(o.gradientEncoding ?? 'f32', ['f32', 'bf16'] as const, `${where}.gradientEncoding`),
   };
 }
 
