@@ -102,6 +102,31 @@ describe('bad input and faults', () => {
     }
   }, 120_000);
 
+  it('cancels a queued job at once and a running job at its next step', async () => {
+    const prefix = uniquePrefix('cancel');
+    const env = envFor(redisUrl, prefix);
+    const spec = await writeSpec(IRIS({ epochs: 400 }));
+    try {
+      // no coordinator yet: the job waits in the queue and is cancelled on the spot
+      expect((await cli(['submit', spec, '--json', '--id', 'queued-one'], env)).code).toBe(0);
+      expect(JSON.parse((await cli(['cancel', 'queued-one', '--json'], env)).stdout).status).toBe('cancelled');
+      startService('coordinator', env);
+      startService('worker', env);
+      expect((await cli(['submit', spec, '--json', '--id', 'running-one'], env)).code).toBe(0);
+      await waitFor('the job to run', async () => JSON.parse((await cli(['status', 'running-one', '--json'], env)).stdout).progress?.step > 5, 60_000, 200);
+      expect(JSON.parse((await cli(['cancel', 'running-one', '--json'], env)).stdout).status).toBe('running');
+      const r = await cli(['watch', 'running-one', '--json'], env);
+      expect(r.code).toBe(3);
+      expect(JSON.parse(r.stdout).status).toBe('cancelled');
+      const left = await redis.keys(`${prefix}:job:{running-one}:*`);
+      expect(left.filter((k) => /:(w|results):\d+$/.test(k))).toEqual([]);
+      expect((await cli(['export', 'running-one', '-o', join(spec, '..', 'x.json')], env)).stderr).toMatch(/has no model \(status cancelled\)/);
+    } finally {
+      await stopAll();
+      await cleanPrefix(redis, prefix);
+    }
+  }, 120_000);
+
   it('finishes byte-identical across a Redis crash and restart with AOF on', async () => {
     const server = await startRedisServer({ appendonly: true, appendfsync: 'always' });
     const env = envFor(server.url, 'aof');
