@@ -9,7 +9,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
@@ -21,7 +20,7 @@ import { GRADIENT_QUEUE, Keys, uploadDataset } from '@redgrad/protocol';
 import type { GradientTask } from '@redgrad/protocol';
 import { LocalBackend, preparedJob, selectKernels, train, validateJobSpec } from '@redgrad/train';
 import type { GradientBackend, PreparedJob } from '@redgrad/train';
-import { QueueBackend } from '@redgrad/cluster';
+import { QueueBackend, freePort, redisServerArgs } from '@redgrad/cluster';
 import type { JobRecord } from '@redgrad/cluster';
 
 const ROOT = new URL('../', import.meta.url).pathname;
@@ -48,21 +47,10 @@ function job(kernel: string, shardSize: number, epochs: number, gradientEncoding
   return preparedJob(spec, syntheticMnistLike(), undefined, { method: 'none', offset: new Array(784).fill(0), scale: new Array(784).fill(1) });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 async function startRedis(): Promise<{ url: string; proc: ChildProcess; dir: string }> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'redgrad-bench-'));
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' });
+  const proc = spawn('redis-server', redisServerArgs(port, dir), { stdio: 'ignore' });
   const url = `redis://127.0.0.1:${port}`;
   const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => 100, maxRetriesPerRequest: null });
   probe.on('error', () => {}); // refused until the server is up

@@ -1,22 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cleanPrefix, uniquePrefix } from '../setup/redis.js';
-import { FAST_FAILOVER, IRIS, cli, localModelBytes, scanKeys, startService, stopAll, waitFor, writeSpec } from './harness.js';
+import { FAST_FAILOVER, IRIS, cli, localModelBytes, scanKeys, startService, stopAll, waitFor, writeSpec, useTestRedis } from './harness.js';
 import type { Service } from './harness.js';
 
-const redisUrl = inject('redisUrl');
-let redis: Redis;
-beforeAll(() => {
-  redis = new Redis(redisUrl);
-});
-afterAll(async () => {
-  await redis.quit();
-});
-afterEach(async () => {
-  await stopAll();
-});
+const testRedis = useTestRedis();
+const redisUrl = testRedis.url;
 
 function envFor(prefix: string): Record<string, string> {
   return { REDIS_URL: redisUrl, REDGRAD_PREFIX: prefix, REDGRAD_LOG_LEVEL: 'info', ...FAST_FAILOVER };
@@ -47,20 +37,20 @@ describe('distributed training over Redis', () => {
         const model = await exportModel(env, `iris-w${n}`, join(spec, '..'));
         expect(Buffer.compare(model, expected), `model with ${n} worker(s)`).toBe(0);
         // only the job's durable keys remain: spec, state, model, metrics
-        const left = (await scanKeys(redis, `${prefix}:job:{iris-w${n}}:*`)).map((k) => k.split(':').pop()).sort();
+        const left = (await scanKeys(testRedis.redis, `${prefix}:job:{iris-w${n}}:*`)).map((k) => k.split(':').pop()).sort();
         expect(left).toEqual(['metrics', 'model', 'spec', 'state']);
-        expect(await redis.llen(`${prefix}:job:{iris-w${n}}:metrics`)).toBeLessThanOrEqual(1000);
+        expect(await testRedis.redis.llen(`${prefix}:job:{iris-w${n}}:metrics`)).toBeLessThanOrEqual(1000);
       }
       expect(final3WorkersSeen(await cli(['status', 'iris-w3', '--json'], env))).toBeGreaterThanOrEqual(2);
       // the same data was uploaded once: one train and one test set in Redis for three jobs
-      const metas = await scanKeys(redis, `${prefix}:data:*:meta`);
+      const metas = await scanKeys(testRedis.redis, `${prefix}:data:*:meta`);
       expect(metas).toHaveLength(2);
       const again = await cli(['submit', spec, '--json', '--id', 'iris-again'], env);
       expect(JSON.parse(again.stdout)).toMatchObject({ uploaded: { train: false, test: false }, bytes: 0 });
       await cli(['watch', 'iris-again'], env);
     } finally {
       await stopAll();
-      await cleanPrefix(redis, prefix);
+      await cleanPrefix(testRedis.redis, prefix);
     }
   }, 180_000);
 
@@ -85,7 +75,7 @@ describe('distributed training over Redis', () => {
       expect(Buffer.compare(await exportModel(env, 'kill-w', join(spec, '..')), expected)).toBe(0);
     } finally {
       await stopAll();
-      await cleanPrefix(redis, prefix);
+      await cleanPrefix(testRedis.redis, prefix);
     }
   }, 180_000);
 
@@ -111,7 +101,7 @@ describe('distributed training over Redis', () => {
       expect(Buffer.compare(await exportModel(env, 'kill-c', join(spec, '..')), expected)).toBe(0);
     } finally {
       await stopAll();
-      await cleanPrefix(redis, prefix);
+      await cleanPrefix(testRedis.redis, prefix);
     }
   }, 180_000);
 });
@@ -130,7 +120,7 @@ describe('compact gradients', () => {
       expect(final.testAccuracy).toBeGreaterThanOrEqual(0.9);
     } finally {
       await stopAll();
-      await cleanPrefix(redis, prefix);
+      await cleanPrefix(testRedis.redis, prefix);
     }
   }, 120_000);
 });

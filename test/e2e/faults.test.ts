@@ -1,22 +1,12 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cleanPrefix, startRedisServer, uniquePrefix } from '../setup/redis.js';
-import { FAST_FAILOVER, IRIS, cli, localModelBytes, startService, stopAll, waitFor, writeSpec } from './harness.js';
+import { FAST_FAILOVER, IRIS, cli, localModelBytes, startService, stopAll, waitFor, writeSpec, useTestRedis } from './harness.js';
 
-const redisUrl = inject('redisUrl');
-let redis: Redis;
-beforeAll(() => {
-  redis = new Redis(redisUrl);
-});
-afterAll(async () => {
-  await redis.quit();
-});
-afterEach(async () => {
-  await stopAll();
-});
+const testRedis = useTestRedis();
+const redisUrl = testRedis.url;
 
 const envFor = (url: string, prefix: string) => ({ REDIS_URL: url, REDGRAD_PREFIX: prefix, ...FAST_FAILOVER });
 
@@ -36,7 +26,7 @@ describe('bad input and faults', () => {
     const r2 = await cli(['submit', csvSpec], env);
     expect(r2.code).toBe(1);
     expect(r2.stderr).toMatch(/data\.csv line 3: column "b" is NaN; only finite numbers are allowed/);
-    expect(await redis.exists(`${prefix}:jobs`)).toBe(0); // nothing was queued
+    expect(await testRedis.redis.exists(`${prefix}:jobs`)).toBe(0); // nothing was queued
   });
 
   it('survives garbage on both queues and on a results list; a concurrent good job finishes byte-identical', async () => {
@@ -52,7 +42,7 @@ describe('bad input and faults', () => {
     try {
       // truncated msgpack, a wrong kind and an unknown shard on the good job's first results lists
       for (let step = 0; step < 5; step++) {
-        await redis.rpush(`${prefix}:job:{good}:results:${step}`, Buffer.from([0x85, 0xa1, 0x76]), Buffer.from('not msgpack at all'), Buffer.alloc(64, 0xc1));
+        await testRedis.redis.rpush(`${prefix}:job:{good}:results:${step}`, Buffer.from([0x85, 0xa1, 0x76]), Buffer.from('not msgpack at all'), Buffer.alloc(64, 0xc1));
       }
       await gradients.add('shard', { hello: 'world' }, { jobId: 'garbage-1' });
       await gradients.add('shard', { v: 1, jobId: 'ghost', step: 0, shard: 0, weightsKey: `${prefix}:job:{ghost}:w:0`, dataHash: 'ab'.repeat(32), kernel: 'js', paramCount: 10, indices: 'AAAAAA==' }, { jobId: 'ghost_0_0' });
@@ -74,7 +64,7 @@ describe('bad input and faults', () => {
       await gradients.close();
       await jobs.close();
       await stopAll();
-      await cleanPrefix(redis, prefix);
+      await cleanPrefix(testRedis.redis, prefix);
     }
   }, 120_000);
 
@@ -98,7 +88,7 @@ describe('bad input and faults', () => {
       expect(coordinator.alive()).toBe(true);
     } finally {
       await stopAll();
-      await cleanPrefix(redis, prefix);
+      await cleanPrefix(testRedis.redis, prefix);
     }
   }, 120_000);
 
@@ -118,12 +108,12 @@ describe('bad input and faults', () => {
       const r = await cli(['watch', 'running-one', '--json'], env);
       expect(r.code).toBe(3);
       expect(JSON.parse(r.stdout).status).toBe('cancelled');
-      const left = await redis.keys(`${prefix}:job:{running-one}:*`);
+      const left = await testRedis.redis.keys(`${prefix}:job:{running-one}:*`);
       expect(left.filter((k) => /:(w|results):\d+$/.test(k))).toEqual([]);
       expect((await cli(['export', 'running-one', '-o', join(spec, '..', 'x.json')], env)).stderr).toMatch(/has no model \(status cancelled\)/);
     } finally {
       await stopAll();
-      await cleanPrefix(redis, prefix);
+      await cleanPrefix(testRedis.redis, prefix);
     }
   }, 120_000);
 

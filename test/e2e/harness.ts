@@ -4,6 +4,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, inject } from 'vitest';
 import { modelToJson } from '@redgrad/nn';
 import { modelOf, trainLocal } from '@redgrad/train';
 
@@ -125,3 +126,27 @@ export const IRIS = (over: Record<string, unknown> = {}) => ({
   model: { hidden: [16], activation: 'tanh', output: 'softmax' }, loss: 'cross-entropy',
   optimizer: { type: 'adam', lr: 0.01 }, batchSize: 16, shardSize: 4, epochs: 8, seed: 11, ...over,
 });
+
+/**
+ * The usual setup of an end-to-end test file: a connection to the test Redis (for looking at keys)
+ * and every service started by a test stopped after it.
+ */
+export function useTestRedis(): { readonly url: string; readonly redis: Redis } {
+  const url = inject('redisUrl');
+  let redis: Redis | undefined;
+  beforeAll(() => {
+    redis = new Redis(url);
+  });
+  afterAll(async () => {
+    await redis?.quit();
+  });
+  afterEach(async () => {
+    await stopAll();
+  });
+  return {
+    url,
+    get redis() {
+      return redis!;
+    },
+  };
+}

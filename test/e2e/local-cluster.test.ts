@@ -1,23 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cleanPrefix, uniquePrefix } from '../setup/redis.js';
 import { REPO_ROOT, composeServices } from '../compose/compose-file.js';
-import { FAST_FAILOVER, IRIS, cli, localModelBytes, startCommand, startService, stopAll, waitFor, writeSpec } from './harness.js';
+import { FAST_FAILOVER, IRIS, cli, localModelBytes, startCommand, startService, stopAll, waitFor, writeSpec, useTestRedis } from './harness.js';
 
-const redisUrl = inject('redisUrl');
-let redis: Redis;
-beforeAll(() => {
-  redis = new Redis(redisUrl);
-});
-afterAll(async () => {
-  await redis.quit();
-});
-afterEach(async () => {
-  await stopAll();
-});
+const testRedis = useTestRedis();
+const redisUrl = testRedis.url;
 
 /** PIDs of live processes whose environment carries `mark`. */
 async function processesMarked(mark: string): Promise<number[]> {
@@ -81,7 +71,7 @@ describe('the local cluster', () => {
       expect(Buffer.compare(await readFile(out), expected)).toBe(0);
     } finally {
       await stopAll();
-      await cleanPrefix(redis, prefix);
+      await cleanPrefix(testRedis.redis, prefix);
     }
   }, 180_000);
 });

@@ -5,14 +5,10 @@ import type { Redis } from 'ioredis';
 import { GRADIENT_QUEUE, JOBS_QUEUE, Keys } from '@redgrad/protocol';
 import type { GradientTask } from '@redgrad/protocol';
 import { connectRedis, envInt } from '@redgrad/cluster';
-import type { Logger } from '@redgrad/cluster';
+import type { Logger, ServiceOptions } from '@redgrad/cluster';
 import { runJob } from './run-job.js';
 
-export interface CoordinatorOptions {
-  redisUrl: string;
-  prefix: string;
-  log: Logger;
-  id?: string;
+export interface CoordinatorOptions extends ServiceOptions {
   /** Training jobs this coordinator runs at once (default 2). */
   concurrency?: number;
   /** See README: how long a dead coordinator's job waits before another takes it over. */

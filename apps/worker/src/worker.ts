@@ -5,15 +5,11 @@ import type { Redis } from 'ioredis';
 import { GRADIENT_QUEUE, Keys, ProtocolError, decodeIndices, encodeHeartbeat, encodeShardError, encodeShardResult, taskId, toBf16WithFeedback, validateGradientTask } from '@redgrad/protocol';
 import type { GradientTask, WorkerHeartbeat } from '@redgrad/protocol';
 import { JobRecordError, connectRedis, envInt } from '@redgrad/cluster';
-import type { Logger } from '@redgrad/cluster';
+import type { Logger, ServiceOptions } from '@redgrad/cluster';
 import { selectKernels } from '@redgrad/train';
 import { DatasetCache, JobCache } from './caches.js';
 
-export interface GradientWorkerOptions {
-  redisUrl: string;
-  prefix: string;
-  log: Logger;
-  id?: string;
+export interface GradientWorkerOptions extends ServiceOptions {
   /** Tasks computed at once (default 1: computing is CPU-bound, scale with processes). */
   concurrency?: number;
   /** A task whose worker died comes back after at most lockDuration + stalledInterval. */

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
 
 /**
  * Service and client settings from the environment; every knob has a default and is documented in
@@ -11,6 +12,15 @@ export interface ClusterEnv {
 
 export function clusterEnv(env: NodeJS.ProcessEnv = process.env): ClusterEnv {
   return { redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379', prefix: env.REDGRAD_PREFIX || 'redgrad' };
+}
+
+/** What every service is built from: where Redis is, the key prefix, its logger and its name. */
+export interface ServiceOptions {
+  redisUrl: string;
+  prefix: string;
+  log: Logger;
+  /** Name in logs and the worker registry; default `<kind>-<host>-<pid>`. */
+  id?: string;
 }
 
 /** Reads a positive integer setting; a bad value is an error naming the variable. */

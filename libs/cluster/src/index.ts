@@ -1,5 +1,5 @@
 export { clusterEnv, connectRedis, connectChecked, envInt } from './config.js';
-export type { ClusterEnv } from './config.js';
+export type { ClusterEnv, ServiceOptions } from './config.js';
 export { parseJobRecord, readJobRecord, JobRecordError } from './job-record.js';
 export type { JobRecord } from './job-record.js';
 export { encodeCheckpoint, decodeCheckpoint } from './checkpoint.js';
@@ -12,3 +12,4 @@ export type { Logger } from './logger.js';
 export { datasetFromWire } from './wire-data.js';
 export { ClusterClient } from './client.js';
 export type { SubmitResult } from './client.js';
+export { freePort, redisServerArgs } from './local-redis.js';

@@ -1,11 +1,10 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { ClusterClient, clusterEnv, connectChecked } from '@redgrad/cluster';
+import { ClusterClient, clusterEnv, connectChecked, freePort, redisServerArgs } from '@redgrad/cluster';
 import { CliError } from '../errors.js';
 
 const APPS = new URL('../../../', import.meta.url).pathname;
@@ -84,7 +83,7 @@ export async function clusterCommand(flags: ClusterFlags, follow: (c: ClusterCli
     if (!redisUrl) {
       const port = await freePort();
       redisDir = mkdtempSync(join(tmpdir(), 'redgrad-cluster-'));
-      const redis = start('redis', ['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', redisDir, '--maxmemory-policy', 'noeviction'], process.env);
+      const redis = start('redis', ['redis-server', ...redisServerArgs(port, redisDir, { appendonly: true })], process.env);
       const failed = await new Promise<Error | null>((resolve) => {
         redis.proc.once('error', (e) => resolve(e));
         setTimeout(() => resolve(null), 200);
@@ -129,17 +128,6 @@ async function waitForRedis(url: string) {
     }
   }
   throw new CliError(last?.message ?? `cannot reach ${url}`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 const LEVELS: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
