@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
+import { layout } from '@redgrad/nn';
 import { datasetHash } from '@redgrad/data';
 import type { Dataset } from '@redgrad/data';
 import { GRADIENT_QUEUE, Keys, uploadDataset } from '@redgrad/protocol';
@@ -138,7 +139,7 @@ export async function benchDistributed(opts: { kernel?: string; shardSize?: numb
         }));
       }
       const backend = new QueueBackend({
-        redis: conn, blocking, queue, keys, jobId, dataHash: hash, kernel: kernels.name, paramCount: j.arch.layers.reduce((a, l) => a + l.outputs * (l.inputs + 1), 0),
+        redis: conn, blocking, queue, keys, jobId, dataHash: hash, kernel: kernels.name, paramCount: layout(j.arch).paramCount,
         taskTimeoutMs: 60_000, maxAttempts: 3, stepTtlSeconds: 600, log: pino({ level: 'warn' }),
       });
       const r = await timeTraining(run, backend);

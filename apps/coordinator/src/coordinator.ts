@@ -76,7 +76,10 @@ export class Coordinator {
     void this.worker.run().catch((e) => this.o.log.error({ err: (e as Error).message }, 'jobs worker stopped'));
   }
 
-  /** Stops taking jobs and waits for running ones to reach a step boundary… or closes at once with force. Safe to call twice. */
+  /**
+   * Stops taking jobs; with `force` it does not wait for running ones, whose locks then lapse so
+   * another coordinator resumes them from their checkpoints. Safe to call twice.
+   */
   close(force = false): Promise<void> {
     this.closing ??= (async () => {
       const steps: Array<() => Promise<unknown>> = [() => this.worker.close(force), () => this.gradients.close(), () => this.redis.quit()];

@@ -1,7 +1,7 @@
 import type { Job, Queue } from 'bullmq';
 import { UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { modelToJson } from '@redgrad/nn';
+import { layout, modelToJson } from '@redgrad/nn';
 import { downloadDataset, encodeProgress, validateJobId } from '@redgrad/protocol';
 import type { GradientTask, JobProgress, Keys } from '@redgrad/protocol';
 import { TrainingError, modelOf, preparedJob, selectKernels, train } from '@redgrad/train';
@@ -73,7 +73,7 @@ export async function runJob(bull: Job<{ jobId: string }>, ctx: RunJobContext, l
   } catch (e) {
     return fail((e as Error).message);
   }
-  const paramCount = job.arch.layers.reduce((a, l) => a + l.outputs * (l.inputs + 1), 0);
+  const { paramCount } = layout(job.arch);
 
   let resume: Checkpoint | undefined;
   const ckpt = await redis.getBuffer(keys.checkpoint(jobId));

@@ -3,7 +3,7 @@ import { validateJobId } from '@redgrad/protocol';
 import type { Scaling } from '@redgrad/data';
 import { validateScaling } from '@redgrad/data';
 import type { JobSpec } from '@redgrad/train';
-import { SpecError, validateJobSpec } from '@redgrad/train';
+import { validateJobSpec } from '@redgrad/train';
 import type { Redis } from 'ioredis';
 
 /**
@@ -65,4 +65,3 @@ export async function readJobRecord(redis: Redis, keys: Keys, jobId: string): Pr
   return parseJobRecord(await redis.get(keys.jobSpec(jobId)), jobId);
 }
 
-export { SpecError };

@@ -1,4 +1,4 @@
-import { Network, jsKernels, modelFromJson } from '@redgrad/nn';
+import { Network, jsKernels } from '@redgrad/nn';
 import type { Kernels, Model } from '@redgrad/nn';
 import { applyScaling } from '@redgrad/data';
 import type { Dataset } from '@redgrad/data';
@@ -42,4 +42,3 @@ export function dataForModel(model: Model, ds: Dataset, source: string): Dataset
   return model.scaling ? applyScaling(ds, model.scaling) : ds;
 }
 
-export { modelFromJson };
