@@ -111,7 +111,7 @@ describe('data sets in Redis', () => {
   it('decodes a shard result read back with getBuffer', async () => {
     fresh('getbuffer');
     const grad = Float32Array.from({ length: 333 }, (_, i) => i / 7);
-    const key = keys.shardResult('job-1', 3, 0);
+    const key = keys.results('job-1', 3);
     await redis.set(key, encodeShardResult({ jobId: 'job-1', step: 3, shard: 0, count: 8, lossSum: 1.25, correct: 5, grad, workerId: 'w1', computeMs: 2 }));
     const buf = await redis.getBuffer(key);
     expect(buf).not.toBeNull();

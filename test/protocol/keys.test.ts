@@ -31,8 +31,8 @@ describe('key layout', () => {
     const k = new Keys();
     const job = 'job-42';
     const all = [
-      k.jobSpec(job), k.jobState(job), k.weights(job, 0), k.weights(job, 123456), k.shardResult(job, 7, 3),
-      k.checkpoint(job), k.model(job), k.metrics(job), k.cancel(job), k.lease(job),
+      k.jobSpec(job), k.jobState(job), k.weights(job, 0), k.weights(job, 123456), k.results(job, 7),
+      k.checkpoint(job), k.model(job), k.metrics(job), k.cancel(job),
     ];
     expect(new Set(all).size).toBe(all.length);
     for (const key of all) {
@@ -41,8 +41,7 @@ describe('key layout', () => {
       expect(slot(key)).toBe(slot('{job-42}'));
     }
     expect(k.weights(job, 5)).toBe('redgrad:job:{job-42}:w:5');
-    expect(k.shardResult(job, 5, 2)).toBe('redgrad:job:{job-42}:r:5:2');
-    expect(k.shardResultPattern(job, 5)).toBe('redgrad:job:{job-42}:r:5:*');
+    expect(k.results(job, 5)).toBe('redgrad:job:{job-42}:results:5');
     expect(slot(k.jobSpec('other'))).not.toBe(slot(k.jobSpec(job)));
   });
 
@@ -82,8 +81,8 @@ describe('key layout', () => {
   it('rejects negative or fractional steps and shards', () => {
     const k = new Keys();
     expect(() => k.weights('j', -1)).toThrow(/step -1/);
-    expect(() => k.shardResult('j', 1.5, 0)).toThrow(/step 1.5/);
-    expect(() => k.shardResult('j', 1, -2)).toThrow(/shard -2/);
+    expect(() => k.results('j', 1.5)).toThrow(/step 1.5/);
+    expect(() => k.weights('j', -2)).toThrow(/step -2/);
   });
 
   it('derives deterministic task ids and parses them back', () => {

@@ -117,13 +117,6 @@ export class Keys {
     return `${this.jobBase(jobId)}:w:${step}`;
   }
 
-  /** One shard's result of `step` (a ShardResult). */
-  shardResult(jobId: string, step: number, shard: number): string {
-    checkStep(step, 'shard result key');
-    checkIndex(shard, 'shard', 'shard result key');
-    return `${this.jobBase(jobId)}:r:${step}:${shard}`;
-  }
-
   /**
    * Results list of `step`: workers RPUSH encoded ShardResults, the coordinator BLPOPs them, so a
    * result arrives in one round trip; duplicates are dropped by shard index. Deleted after the step.
@@ -131,12 +124,6 @@ export class Keys {
   results(jobId: string, step: number): string {
     checkStep(step, 'results key');
     return `${this.jobBase(jobId)}:results:${step}`;
-  }
-
-  /** SCAN pattern matching every shard result of `step` (cleanup after a crash). */
-  shardResultPattern(jobId: string, step: number): string {
-    checkStep(step, 'shard result pattern');
-    return `${this.jobBase(jobId)}:r:${step}:*`;
   }
 
   /** Latest checkpoint (weights, optimizer state, RNG state, step). */
@@ -157,11 +144,6 @@ export class Keys {
   /** Cancellation flag; its presence asks the coordinator to stop the job. */
   cancel(jobId: string): string {
     return `${this.jobBase(jobId)}:cancel`;
-  }
-
-  /** Coordinator lease: which coordinator owns the job right now. */
-  lease(jobId: string): string {
-    return `${this.jobBase(jobId)}:lease`;
   }
 
   /** Sorted set of job ids by submission time (for `redgrad list`). */
