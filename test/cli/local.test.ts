@@ -27,6 +27,15 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+describe('the redgrad bin', () => {
+  it('is linked by npm ci so `npx redgrad` works from the repo root, with --help everywhere', async () => {
+    const bin = new URL('../../node_modules/.bin/redgrad', import.meta.url).pathname;
+    const { stdout } = await run(bin, ['--help']);
+    for (const cmd of ['train', 'predict', 'evaluate', 'submit', 'watch', 'status', 'list', 'cancel', 'export', 'workers', 'cluster']) expect(stdout).toContain(cmd);
+    expect((await run(bin, ['submit', '--help'])).stdout).toMatch(/--watch/);
+  });
+});
+
 describe('redgrad train --local', () => {
   it('trains iris to ≥ 0.95 test accuracy, and the same seed gives byte-identical model files', async () => {
     const a = await redgrad('train', '--local', join(EXAMPLES, 'iris.json'), '--json', '--out', join(dir, 'a.json'));
