@@ -54,6 +54,30 @@ describe('distributed training over Redis', () => {
     }
   }, 180_000);
 
+  it('runs two jobs at once on shared workers, each byte-identical to its local run', async () => {
+    const prefix = uniquePrefix('two-jobs');
+    const env = envFor(prefix);
+    const specA = await writeSpec(IRIS({ seed: 1, epochs: 10 }), 'a.json');
+    const specB = await writeSpec(IRIS({ seed: 2, epochs: 10, shardSize: 8, model: { hidden: [8, 8], activation: 'relu' } }), 'b.json');
+    const [expectedA, expectedB] = await Promise.all([localModelBytes(specA), localModelBytes(specB)]);
+    startService('coordinator', env);
+    startService('worker', env, 'worker-1');
+    startService('worker', env, 'worker-2');
+    try {
+      const [a, b] = await Promise.all([
+        cli(['submit', specA, '--watch', '--json', '--id', 'job-a'], env),
+        cli(['submit', specB, '--watch', '--json', '--id', 'job-b'], env),
+      ]);
+      expect(a.code, a.stderr).toBe(0);
+      expect(b.code, b.stderr).toBe(0);
+      expect(Buffer.compare(await exportModel(env, 'job-a', join(specA, '..')), expectedA)).toBe(0);
+      expect(Buffer.compare(await exportModel(env, 'job-b', join(specB, '..')), expectedB)).toBe(0);
+    } finally {
+      await stopAll();
+      await cleanPrefix(testRedis.redis, prefix);
+    }
+  }, 180_000);
+
   it('finishes byte-identical when a worker is killed with SIGKILL mid-training', async () => {
     const prefix = uniquePrefix('kill-worker');
     const env = envFor(prefix);
