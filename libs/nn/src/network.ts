@@ -71,8 +71,8 @@ export class Network {
   readonly maxRows: number;
   readonly paramCount: number;
   readonly layout: LayerLayout[];
-  /** All parameters: per layer W [out, in] then b [out]. */
-  readonly params: Float32Array;
+  /** All parameters: per layer W [out, in] then b [out]. Rebound by useParams. */
+  params: Float32Array;
   /** ∂E/∂params summed over the last shard, same layout as params. */
   readonly grad: Float32Array;
   private readonly x: Float32Array; // [maxRows, inputs]  gathered inputs
@@ -101,6 +101,21 @@ export class Network {
       z: kernels.alloc(maxRows * l.outputs),
       d: kernels.alloc(maxRows * l.outputs),
     }));
+  }
+
+  /**
+   * Makes `params` (same layout, ideally from the same kernels' alloc) this network's parameters
+   * without copying, so a caller that owns the weights need not copy them in every step. Creating
+   * the views allocates, so rebinding the same buffer again is a no-op.
+   */
+  useParams(params: Float32Array): void {
+    if (params === this.params) return;
+    if (params.length !== this.paramCount) throw new Error(`useParams: ${params.length} values, the network has ${this.paramCount} parameters`);
+    this.params = params;
+    this.layout.forEach((l, i) => {
+      this.buffers[i].W = params.subarray(l.wOffset, l.bOffset);
+      this.buffers[i].b = params.subarray(l.bOffset, l.bOffset + l.outputs);
+    });
   }
 
   get inputs(): number {

@@ -15,7 +15,7 @@ export class LocalBackend implements GradientBackend {
   }
 
   async computeStep(req: StepRequest, accept: (shard: number, result: ShardGradient) => void): Promise<void> {
-    this.net.params.set(req.params);
+    this.net.useParams(req.params); // the loop's buffer: no copy per step
     for (let s = 0; s < req.shards.length; s++) {
       const stats = this.net.shardGradient(this.data, req.shards[s], this.classification);
       this.result.lossSum = stats.lossSum;

@@ -141,9 +141,9 @@ export async function train(job: PreparedJob, opts: TrainOptions): Promise<Train
   let samples = 0;
   let stepLoss = 0, stepCorrect = 0, stepCount = 0;
   const accept = (shard: number, r: ShardGradient): void => {
-    if (shard === 0) mean.fill(0);
     const g = r.grad;
-    for (let i = 0; i < paramCount; i++) mean[i] += g[i];
+    if (shard === 0) mean.set(g); // the sum starts at shard 0 itself, then adds shards 1, 2, … in order
+    else for (let i = 0; i < paramCount; i++) mean[i] += g[i];
     stepLoss += r.lossSum;
     stepCorrect += r.correct;
     stepCount += r.count;
