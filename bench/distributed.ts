@@ -94,11 +94,11 @@ async function timeTraining(j: PreparedJob, backend: GradientBackend): Promise<R
   if (backend instanceof QueueBackend && snapshot) {
     const t = backend.timings;
     const per = (k: keyof typeof t) => (t[k] - snapshot![k]) / steps;
-    const accounted = per('encodeMs') + per('publishMs') + per('waitMs') + per('acceptMs');
+    const accounted = per('encodeMs') + per('publishMs') + per('waitMs') + per('acceptMs') + per('localComputeMs');
     updateMs = out.stepMs - accounted;
     out.breakdown = {
       workerComputeMs: per('workerComputeMs'), encodeDecodeMs: per('encodeMs'), redisPublishMs: per('publishMs'),
-      waitMs: per('waitMs'), sumShardsMs: per('acceptMs'), updateAndLoopMs: updateMs,
+      waitMs: per('waitMs'), sumShardsMs: per('acceptMs'), coordinatorComputeMs: per('localComputeMs'), updateAndLoopMs: updateMs,
     };
   }
   return out;
@@ -127,10 +127,11 @@ export async function benchDistributed(opts: { kernel?: string; shardSize?: numb
   try {
     const hash = datasetHash(j.train);
     await uploadDataset(conn, keys, j.train, hash);
-    for (const [nWorkers, encoding] of [[1, 'f32'], [2, 'f32'], [1, 'bf16'], [2, 'bf16']] as const) {
-      const jobId = `bench-${nWorkers}-${encoding}`;
+    // [workers, gradient encoding, shards the coordinator computes itself]
+    for (const [nWorkers, encoding, own] of [[1, 'f32', 0], [2, 'f32', 0], [1, 'bf16', 0], [2, 'bf16', 0], [1, 'f32', 1]] as const) {
+      const jobId = `bench-${nWorkers}-${encoding}-${own}`;
       const run = encoding === 'f32' ? j : job(kernel, shardSize, 2, encoding);
-      const name = `workers${nWorkers}${encoding === 'f32' ? '' : `.${encoding}`}`;
+      const name = `workers${nWorkers}${encoding === 'f32' ? '' : `.${encoding}`}${own ? `.coordinatorShards${own}` : ''}`;
       const record: JobRecord = { v: 1, jobId, spec: run.spec, kernel: kernels.name, trainHash: hash, scaling: j.scaling, submittedAt: Date.now() };
       await conn.set(keys.jobSpec(jobId), JSON.stringify(record));
       while (workers.length < nWorkers) {
@@ -141,11 +142,12 @@ export async function benchDistributed(opts: { kernel?: string; shardSize?: numb
       const backend = new QueueBackend({
         redis: conn, blocking, queue, keys, jobId, dataHash: hash, kernel: kernels.name, paramCount: layout(j.arch).paramCount,
         taskTimeoutMs: 60_000, maxAttempts: 3, stepTtlSeconds: 600, log: pino({ level: 'warn' }),
+        local: own ? { shards: own, backend: new LocalBackend(run.arch, kernels, run.train, true, shardSize) } : undefined,
       });
       const r = await timeTraining(run, backend);
       put(`${name}.samplesPerSec`, r.samplesPerSec);
       for (const [k, v] of Object.entries(r.breakdown!)) put(`${name}.${k}`, v);
-      log(`  ${nWorkers} worker(s), ${encoding} gradients: ${Math.round(r.samplesPerSec)} samples/s (${r.stepMs.toFixed(1)} ms/step): ` +
+      log(`  ${nWorkers} worker(s), ${encoding} gradients${own ? `, coordinator computes ${own} shard(s)` : ''}: ${Math.round(r.samplesPerSec)} samples/s (${r.stepMs.toFixed(1)} ms/step): ` +
         Object.entries(r.breakdown!).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', '));
     }
     put('ratio.workers1_over_local', figures[`distributed.${kernel}.b${BATCH}.s${shardSize}.workers1.samplesPerSec`] / local.samplesPerSec);

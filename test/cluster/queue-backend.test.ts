@@ -58,7 +58,7 @@ function fakeWorker(job: PreparedJob, queue: Queue<GradientTask>, keys: Keys, be
   return { stop: async () => ((stop = true), await loop) };
 }
 
-async function runDistributed(behave: Parameters<typeof fakeWorker>[3], taskTimeoutMs = 10_000) {
+async function runDistributed(behave: Parameters<typeof fakeWorker>[3], taskTimeoutMs = 10_000, localShards = 0) {
   const job = await irisJob();
   const prefix = uniquePrefix('qb');
   const keys = new Keys(prefix);
@@ -68,6 +68,7 @@ async function runDistributed(behave: Parameters<typeof fakeWorker>[3], taskTime
   const backend = new QueueBackend({
     redis, blocking, queue, keys, jobId: 'qb', dataHash: 'ab'.repeat(32), kernel: 'js', paramCount: new Network(job.arch, jsKernels, 1).paramCount,
     taskTimeoutMs, maxAttempts: 3, stepTtlSeconds: 60, log: pino({ level: 'silent' }),
+    local: localShards ? { shards: localShards, backend: new LocalBackend(job.arch, jsKernels, job.train, true, job.spec.shardSize) } : undefined,
   });
   try {
     const result = await train(job, { backend, kernels: jsKernels });
@@ -96,6 +97,14 @@ describe('QueueBackend against a real Redis', () => {
     const local = await train(job, { backend: new LocalBackend(job.arch, jsKernels, job.train, true, job.spec.shardSize), kernels: jsKernels });
     expect(Buffer.from(result.params.buffer).equals(Buffer.from(local.params.buffer))).toBe(true);
     expect(backend.timings.steps).toBe(result.steps);
+  });
+
+  it('gives the same weights when the coordinator computes the first shards of each step itself', async () => {
+    const { job, result, backend } = await runDistributed(() => 'normal', 10_000, 2);
+    const local = await train(job, { backend: new LocalBackend(job.arch, jsKernels, job.train, true, job.spec.shardSize), kernels: jsKernels });
+    expect(Buffer.from(result.params.buffer).equals(Buffer.from(local.params.buffer))).toBe(true);
+    expect(backend.timings.localComputeMs).toBeGreaterThan(0);
+    expect(backend.workersSeen.has('fake')).toBe(true);
   });
 
   it('fails the step with a clear reason when no worker ever answers', async () => {

@@ -54,13 +54,13 @@ describe('distributed training over Redis', () => {
     }
   }, 180_000);
 
-  it('runs two jobs at once on shared workers, each byte-identical to its local run', async () => {
+  it('runs two jobs at once on shared workers, the coordinator computing a shard of each step too; each byte-identical to its local run', async () => {
     const prefix = uniquePrefix('two-jobs');
     const env = envFor(prefix);
     const specA = await writeSpec(IRIS({ seed: 1, epochs: 10 }), 'a.json');
     const specB = await writeSpec(IRIS({ seed: 2, epochs: 10, shardSize: 8, model: { hidden: [8, 8], activation: 'relu' } }), 'b.json');
     const [expectedA, expectedB] = await Promise.all([localModelBytes(specA), localModelBytes(specB)]);
-    startService('coordinator', env);
+    startService('coordinator', { ...env, REDGRAD_COORDINATOR_SHARDS: '1' });
     startService('worker', env, 'worker-1');
     startService('worker', env, 'worker-2');
     try {

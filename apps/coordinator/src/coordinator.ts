@@ -18,6 +18,7 @@ export interface CoordinatorOptions extends ServiceOptions {
   maxAttempts?: number;
   stepTtlSeconds?: number;
   historyLimit?: number;
+  coordinatorShards?: number;
 }
 
 export function coordinatorOptionsFromEnv(env: NodeJS.ProcessEnv, base: Pick<CoordinatorOptions, 'redisUrl' | 'prefix' | 'log'>): CoordinatorOptions {
@@ -31,6 +32,7 @@ export function coordinatorOptionsFromEnv(env: NodeJS.ProcessEnv, base: Pick<Coo
     maxAttempts: envInt(env, 'REDGRAD_TASK_MAX_ATTEMPTS', 5),
     stepTtlSeconds: envInt(env, 'REDGRAD_STEP_TTL_S', 600),
     historyLimit: envInt(env, 'REDGRAD_HISTORY_LIMIT', 1000),
+    coordinatorShards: envInt(env, 'REDGRAD_COORDINATOR_SHARDS', 0, 0),
   };
 }
 
@@ -52,7 +54,7 @@ export class Coordinator {
     this.gradients.on('error', (e) => o.log.warn({ err: e.message }, 'gradients queue error'));
     const ctx = {
       redis: this.redis, gradients: this.gradients, keys, log: o.log, coordinatorId: this.id,
-      taskTimeoutMs: o.taskTimeoutMs ?? 15_000, maxAttempts: o.maxAttempts ?? 5, stepTtlSeconds: o.stepTtlSeconds ?? 600, historyLimit: o.historyLimit ?? 1000,
+      taskTimeoutMs: o.taskTimeoutMs ?? 15_000, maxAttempts: o.maxAttempts ?? 5, stepTtlSeconds: o.stepTtlSeconds ?? 600, historyLimit: o.historyLimit ?? 1000, coordinatorShards: o.coordinatorShards ?? 0,
     };
     this.worker = new Worker<{ jobId: string }>(JOBS_QUEUE, (job: Job<{ jobId: string }>, _token?: string, signal?: AbortSignal) => runJob(job, ctx, signal), {
       connection: this.redis,

@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { layout, modelToJson } from '@redgrad/nn';
 import { downloadDataset, encodeProgress, validateJobId } from '@redgrad/protocol';
 import type { GradientTask, JobProgress, Keys } from '@redgrad/protocol';
-import { TrainingError, modelOf, preparedJob, selectKernels, train } from '@redgrad/train';
+import { LocalBackend, TrainingError, modelOf, preparedJob, selectKernels, train } from '@redgrad/train';
 import type { Checkpoint, StepProgress, TrainResult } from '@redgrad/train';
 import { QueueBackend, datasetFromWire, decodeCheckpoint, encodeCheckpoint, readJobRecord, setJobState } from '@redgrad/cluster';
 import type { Logger } from '@redgrad/cluster';
@@ -20,6 +20,8 @@ export interface RunJobContext {
   stepTtlSeconds: number;
   /** Metrics entries kept per job (a bounded history). */
   historyLimit: number;
+  /** Shards of each step the coordinator computes itself while workers compute the rest (0: none). */
+  coordinatorShards: number;
 }
 
 class Cancelled extends Error {}
@@ -104,6 +106,9 @@ export async function runJob(bull: Job<{ jobId: string }>, ctx: RunJobContext, l
   const backend = new QueueBackend({
     redis, blocking, queue: ctx.gradients, keys, jobId, dataHash: record.trainHash, kernel: kernels.name, paramCount,
     taskTimeoutMs: ctx.taskTimeoutMs, maxAttempts: ctx.maxAttempts, stepTtlSeconds: ctx.stepTtlSeconds, log, signal: abort.signal,
+    local: ctx.coordinatorShards > 0
+      ? { shards: ctx.coordinatorShards, backend: new LocalBackend(job.arch, kernels, job.train, job.train.task === 'classification', job.spec.shardSize) }
+      : undefined,
   });
   let lastReport = 0;
   const report = async (p: StepProgress) => {

@@ -23,6 +23,11 @@ export interface QueueBackendOptions {
   stepTtlSeconds: number;
   log: Logger;
   signal?: AbortSignal;
+  /**
+   * Work overlapped with waiting: the first `localShards` shards of every step are computed here, by
+   * this backend (same kernel, so the result is the same bit for bit), while workers compute the rest.
+   */
+  local?: { backend: GradientBackend; shards: number };
 }
 
 /** Where a step's wall time went, summed over steps (the benchmark's breakdown). */
@@ -33,6 +38,7 @@ export interface StepTimings {
   waitMs: number; // blocked waiting for results
   workerComputeMs: number; // sum of the workers' reported compute time
   acceptMs: number; // summing results in shard order
+  localComputeMs: number; // shards computed by the coordinator itself (options.local)
 }
 
 /**
@@ -45,12 +51,14 @@ export interface StepTimings {
 export class QueueBackend implements GradientBackend {
   readonly kernel: string;
   readonly workersSeen = new Set<string>();
-  readonly timings: StepTimings = { steps: 0, encodeMs: 0, publishMs: 0, waitMs: 0, workerComputeMs: 0, acceptMs: 0 };
+  readonly timings: StepTimings = { steps: 0, encodeMs: 0, publishMs: 0, waitMs: 0, workerComputeMs: 0, acceptMs: 0, localComputeMs: 0 };
   private readonly shardGradient: ShardGradient = { grad: new Float32Array(0), lossSum: 0, count: 0, correct: 0 };
 
   constructor(private readonly o: QueueBackendOptions) {
     if (!(o.taskTimeoutMs > 0)) throw new Error(`taskTimeoutMs must be > 0, got ${o.taskTimeoutMs}`);
     if (!(o.maxAttempts >= 1)) throw new Error(`maxAttempts must be ≥ 1, got ${o.maxAttempts}`);
+    if (o.local && !(Number.isInteger(o.local.shards) && o.local.shards >= 0)) throw new Error(`local.shards must be an integer ≥ 0, got ${o.local.shards}`);
+    if (o.local && o.local.backend.kernel !== o.kernel) throw new Error(`local backend computes with ${o.local.backend.kernel}, the job with ${o.kernel}`);
     this.kernel = o.kernel;
   }
 
@@ -62,15 +70,17 @@ export class QueueBackend implements GradientBackend {
     const counts = shards.map((s) => s.length);
     const t = this.timings;
 
+    const nLocal = Math.min(this.o.local?.shards ?? 0, shards.length);
+    const remote = shards.flatMap((_, s) => (s >= nLocal ? [s] : []));
     let t0 = performance.now();
-    const payload = encodeWeights({ jobId, step, params: req.params });
-    const tasks = shards.map((indices, shard) => makeGradientTask({
+    const payload = remote.length ? encodeWeights({ jobId, step, params: req.params }) : null;
+    const tasks = shards.map((indices, shard) => shard < nLocal ? null : makeGradientTask({
       jobId, step, shard, weightsKey, dataHash: this.o.dataHash, kernel: this.kernel, paramCount: this.o.paramCount, indices: encodeIndices(indices),
     }));
     let t1 = performance.now();
     t.encodeMs += t1 - t0;
     // Written once per step; a resumed coordinator rewrites the same bytes (training is deterministic).
-    await redis.set(weightsKey, payload, 'EX', this.o.stepTtlSeconds);
+    if (payload) await redis.set(weightsKey, payload, 'EX', this.o.stepTtlSeconds);
     const attempts = new Array<number>(shards.length).fill(0);
     const dispatchedAt = new Array<number>(shards.length).fill(0);
     const dispatch = async (which: number[]) => {
@@ -79,19 +89,25 @@ export class QueueBackend implements GradientBackend {
         const id = taskId(jobId, step, s) + (attempts[s] > 0 ? `-r${attempts[s]}` : '');
         attempts[s]++;
         dispatchedAt[s] = now;
-        return { name: 'shard', data: tasks[s], opts: { jobId: id, removeOnComplete: true, removeOnFail: { count: 1000 }, attempts: 3, backoff: { type: 'fixed', delay: 200 } } };
+        return { name: 'shard', data: tasks[s]!, opts: { jobId: id, removeOnComplete: true, removeOnFail: { count: 1000 }, attempts: 3, backoff: { type: 'fixed', delay: 200 } } };
       }));
     };
-    await dispatch(shards.map((_, s) => s));
+    if (remote.length) await dispatch(remote);
     t0 = performance.now();
     t.publishMs += t0 - t1;
 
     // have[s]: shard s has its first valid result; results are handed to the loop in shard order as
     // soon as every earlier shard is in, so summing overlaps with waiting for the rest
-    const have = new Array<boolean>(shards.length).fill(false);
+    const have = shards.map((_, s) => s < nLocal);
     const pending: Array<ShardResult | undefined> = new Array(shards.length);
     const failures = new Array<number>(shards.length).fill(0);
-    let next = 0;
+    if (nLocal > 0) {
+      // the first shards, computed here while the workers compute theirs, go to the loop at once
+      await this.o.local!.backend.computeStep({ ...req, shards: shards.slice(0, nLocal) }, accept);
+      t1 = performance.now();
+      t.localComputeMs += t1 - t0;
+    }
+    let next = nLocal;
     const sg = this.shardGradient;
     while (next < shards.length) {
       if (this.o.signal?.aborted) throw this.o.signal.reason ?? new Error('cancelled');
