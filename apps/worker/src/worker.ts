@@ -31,6 +31,17 @@ export function workerOptionsFromEnv(env: NodeJS.ProcessEnv, base: Pick<Gradient
   };
 }
 
+/**
+ * Pushes onto a step's results list only while the step's weights key exists. The coordinator
+ * deletes both keys in one command when the step ends, so a late or duplicate result can never
+ * re-create a finished step's list. Both keys carry the job's hash tag (one Cluster slot).
+ */
+const PUSH_IF_STEP_OPEN = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('RPUSH', KEYS[2], ARGV[1])
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+return 1`;
+
 /** Problems of the task or its job, not of this worker: retrying cannot help. */
 class JobFault extends Error {}
 
@@ -79,6 +90,7 @@ export class GradientWorker {
     try {
       task = validateGradientTask(job.data);
       if (!job.id?.startsWith(taskId(task.jobId, task.step, task.shard))) throw new ProtocolError('mismatch', `task id ${job.id} does not name job ${task.jobId} step ${task.step} shard ${task.shard}`);
+      if (task.weightsKey !== this.keys.weights(task.jobId, task.step)) throw new ProtocolError('mismatch', `task weightsKey ${task.weightsKey} is not ${this.keys.weights(task.jobId, task.step)}`);
     } catch (e) {
       this.o.log.error({ task: job.id, err: (e as Error).message }, 'malformed gradient task: dropped');
       throw new UnrecoverableError((e as Error).message);
@@ -90,10 +102,7 @@ export class GradientWorker {
     } catch (e) {
       if (!(e instanceof JobFault || e instanceof ProtocolError || e instanceof JobRecordError)) throw e; // connection trouble: BullMQ retries
       log.error({ err: e.message }, 'cannot compute this shard: reporting to the coordinator');
-      await this.redis.multi()
-        .rpush(resultsKey, encodeShardError({ jobId: task.jobId, step: task.step, shard: task.shard, workerId: this.id, error: e.message }))
-        .expire(resultsKey, 600)
-        .exec();
+      await this.pushResult(task, resultsKey, encodeShardError({ jobId: task.jobId, step: task.step, shard: task.shard, workerId: this.id, error: e.message }));
       throw new UnrecoverableError(e.message);
     } finally {
       this.current = undefined;
@@ -122,10 +131,14 @@ export class GradientWorker {
       grad = toBf16WithFeedback(ctx.net.grad, ctx.residual, ctx.bf16);
     }
     const payload = encodeShardResult({ jobId: task.jobId, step: task.step, shard: task.shard, count: stats.count, lossSum: stats.lossSum, correct: stats.correct, grad, workerId: this.id, computeMs });
-    await this.redis.multi().rpush(resultsKey, payload).expire(resultsKey, 600).exec();
+    const pushed = await this.pushResult(task, resultsKey, payload);
     this.tasksDone++;
-    log.debug({ computeMs }, 'shard done');
-    return { pushed: true };
+    log.debug({ computeMs, pushed }, pushed ? 'shard done' : 'shard done after its step ended: result dropped');
+    return { pushed };
+  }
+
+  private async pushResult(task: GradientTask, resultsKey: string, payload: Buffer): Promise<boolean> {
+    return (await this.redis.eval(PUSH_IF_STEP_OPEN, 2, task.weightsKey, resultsKey, payload, 600)) === 1;
   }
 
   private async beat(): Promise<void> {
