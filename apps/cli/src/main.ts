@@ -4,6 +4,12 @@ import { trainCommand } from './commands/train.js';
 import { evaluateCommand, predictCommand } from './commands/predict.js';
 import { registerClusterCommands } from './commands/cluster-commands.js';
 
+// `redgrad … | head`: a closed pipe ends the command quietly, as for any Unix tool
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
 const program = new Command('redgrad')
   .description('Distributed mini-batch training of neural networks over Redis queues')
   .showHelpAfterError('(add --help for usage)')

@@ -25,6 +25,12 @@ export class ProgressLine {
     if (this.shown) process.stderr.write('\n');
     this.shown = false;
   }
+
+  /** Erases the line so other output can be printed; the next update redraws it. */
+  clear(): void {
+    if (this.shown) process.stderr.write('\r\x1b[2K');
+    this.shown = false;
+  }
 }
 
 export function bar(fraction: number, width = 24): string {
@@ -35,6 +41,7 @@ export function bar(fraction: number, width = 24): string {
 
 export function duration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return '?';
+  if (ms < 10_000) return `${(ms / 1000).toFixed(1)}s`;
   const s = Math.round(ms / 1000);
   if (s < 60) return `${s}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;

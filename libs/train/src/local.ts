@@ -4,7 +4,7 @@ import { modelFromJson } from '@redgrad/nn';
 import type { Model } from '@redgrad/nn';
 import { LocalBackend } from './local-backend.js';
 import { train } from './loop.js';
-import type { StepProgress, TrainResult } from './loop.js';
+import type { EpochMetrics, StepProgress, TrainResult } from './loop.js';
 import { modelOf } from './model.js';
 import { prepareJob } from './prepare.js';
 import type { PreparedJob } from './prepare.js';
@@ -40,7 +40,10 @@ export async function readJobSpec(path: string) {
 }
 
 /** `redgrad train --local`: the whole job in this process. */
-export async function trainLocal(specPath: string, opts: { init?: string; onStep?: (p: StepProgress) => void } = {}): Promise<LocalRun> {
+export async function trainLocal(
+  specPath: string,
+  opts: { init?: string; onStart?: (job: PreparedJob, kernel: string) => void; onStep?: (p: StepProgress) => void; onEpoch?: (m: EpochMetrics) => void } = {},
+): Promise<LocalRun> {
   const spec = await readJobSpec(specPath);
   const job = await prepareJob(spec, dirname(resolve(specPath)));
   const kernels = selectKernels(spec.kernel);
@@ -53,8 +56,9 @@ export async function trainLocal(specPath: string, opts: { init?: string; onStep
     init = initModel.params;
   }
   const backend = new LocalBackend(job.arch, kernels, job.train, job.train.task === 'classification', spec.shardSize);
+  opts.onStart?.(job, kernels.name);
   try {
-    const result = await train(job, { backend, kernels, init, onStep: opts.onStep });
+    const result = await train(job, { backend, kernels, init, onStep: opts.onStep, onEpoch: opts.onEpoch });
     return { job, result, model: modelOf(job, result, kernels.name) };
   } finally {
     await backend.close();

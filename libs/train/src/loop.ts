@@ -49,6 +49,8 @@ export interface TrainOptions {
   init?: Float32Array;
   resume?: Checkpoint;
   onStep?: (p: StepProgress) => void | Promise<void>;
+  /** After each epoch's evaluation, with that epoch's record. */
+  onEpoch?: (m: EpochMetrics) => void | Promise<void>;
   /** Called every spec.checkpointEvery steps (when > 0) and at each epoch end. */
   onCheckpoint?: (c: Checkpoint) => void | Promise<void>;
   /** Stops between steps with an AbortError. */
@@ -186,6 +188,7 @@ export async function train(job: PreparedJob, opts: TrainOptions): Promise<Train
           ...(ev ? { testLoss: ev.loss, ...(classification ? { testAccuracy: ev.accuracy } : { testR2: ev.r2 }) } : {}),
         });
         epochLossSum = 0; epochCorrect = 0; epochCount = 0;
+        await opts.onEpoch?.(history[history.length - 1]);
       }
       if (opts.onCheckpoint && (epochEnd || (spec.checkpointEvery > 0 && step % spec.checkpointEvery === 0))) {
         await opts.onCheckpoint(epochEnd ? checkpoint(epoch + 1, 0) : checkpoint(epoch, s + 1));

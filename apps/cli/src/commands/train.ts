@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { modelToJson } from '@redgrad/nn';
 import { trainLocal } from '@redgrad/train';
-import type { StepProgress } from '@redgrad/train';
+import type { EpochMetrics, PreparedJob, StepProgress } from '@redgrad/train';
 import { CliError } from '../errors.js';
 import { ProgressLine, bar, duration, fmt } from '../progress.js';
 
@@ -16,16 +16,27 @@ export interface TrainFlags {
 export async function trainCommand(specPath: string, flags: TrainFlags): Promise<void> {
   if (!flags.local) throw new CliError('train runs in this process and needs --local; to train on the cluster use `redgrad submit JOB.json --watch`');
   const progress = new ProgressLine();
-  let lastEpoch = 0;
-  const log = (s: string) => (flags.json ? process.stderr : process.stdout).write(s + '\n');
-  const onStep = (p: StepProgress) => {
-    const eta = p.samplesPerSecond > 0 ? ((p.steps - p.step) * p.elapsedMs) / Math.max(1, p.step) : NaN;
-    progress.update(`epoch ${p.epoch}/${p.epochs} ${bar(p.step / p.steps)} step ${p.step}/${p.steps} loss ${fmt(p.loss)}${p.accuracy !== undefined ? ` acc ${fmt(p.accuracy, 3)}` : ''} ${Math.round(p.samplesPerSecond)} samples/s ETA ${duration(eta)}`);
-    if (p.epoch !== lastEpoch && p.step === p.steps) progress.update('', true);
-    lastEpoch = p.epoch;
+  const log = (line: string) => {
+    if (flags.json) return;
+    progress.clear();
+    process.stdout.write(line + '\n');
   };
-  const run = await trainLocal(specPath, { init: flags.init, onStep });
-  progress.done();
+  let every = 1;
+  const onStart = (job: PreparedJob, kernel: string) => {
+    every = Math.max(1, Math.ceil(job.spec.epochs / 20)); // about 20 epoch lines, whatever the length
+    const layers = job.arch.layers.map((l) => `${l.outputs} ${l.activation}`).join(' → ');
+    log(`${job.spec.name}: ${job.train.n} training samples, ${job.test?.n ?? 0} test; ${job.train.features} → ${layers}; ${job.arch.loss}; batch ${job.batchSize}, shard ${job.spec.shardSize}, kernel ${kernel}`);
+  };
+  const onStep = (p: StepProgress) => {
+    const eta = p.step > 0 ? ((p.steps - p.step) * p.elapsedMs) / p.step : NaN;
+    progress.update(`epoch ${p.epoch}/${p.epochs} ${bar(p.step / p.steps)} step ${p.step}/${p.steps} loss ${fmt(p.loss)}${p.accuracy !== undefined ? ` acc ${fmt(p.accuracy, 3)}` : ''} ${Math.round(p.samplesPerSecond)} samples/s ETA ${duration(eta)}`);
+  };
+  const onEpoch = (h: EpochMetrics) => {
+    if (h.epoch % every !== 0 && h.epoch !== 1) return;
+    log(`epoch ${String(h.epoch).padStart(4)}  train loss ${fmt(h.trainLoss)}${h.trainAccuracy !== undefined ? ` acc ${fmt(h.trainAccuracy, 3)}` : ''}${h.testLoss !== undefined ? `  test loss ${fmt(h.testLoss)}` : ''}${h.testAccuracy !== undefined ? ` acc ${fmt(h.testAccuracy, 3)}` : ''}${h.testR2 !== undefined ? ` R² ${fmt(h.testR2, 3)}` : ''}`);
+  };
+  const run = await trainLocal(specPath, { init: flags.init, onStart, onStep, onEpoch });
+  progress.clear();
   const { result, job, model } = run;
   const classification = job.train.task === 'classification';
   if (flags.out) await writeFile(flags.out, modelToJson(model, flags.encoding ?? 'base64'));
@@ -49,12 +60,6 @@ export async function trainCommand(specPath: string, flags: TrainFlags): Promise
   if (flags.json) {
     process.stdout.write(JSON.stringify(summary) + '\n');
     return;
-  }
-  const layers = job.arch.layers.map((l) => `${l.outputs} ${l.activation}`).join(' → ');
-  log(`${job.spec.name}: ${job.train.n} training samples, ${job.test?.n ?? 0} test; ${job.train.features} → ${layers}; ${job.arch.loss}; batch ${job.batchSize}, shard ${job.spec.shardSize}, kernel ${model.kernel}`);
-  for (const h of result.history) {
-    if (result.history.length > 20 && h.epoch % Math.ceil(result.history.length / 20) !== 0 && h.epoch !== result.history.length) continue;
-    log(`epoch ${String(h.epoch).padStart(4)}  train loss ${fmt(h.trainLoss)}${h.trainAccuracy !== undefined ? ` acc ${fmt(h.trainAccuracy, 3)}` : ''}${h.testLoss !== undefined ? `  test loss ${fmt(h.testLoss)}` : ''}${h.testAccuracy !== undefined ? ` acc ${fmt(h.testAccuracy, 3)}` : ''}${h.testR2 !== undefined ? ` R² ${fmt(h.testR2, 3)}` : ''}`);
   }
   log(`done: ${result.steps} steps in ${duration(result.elapsedMs)}, ${Math.round(result.samplesPerSecond)} samples/s${flags.out ? `; model written to ${flags.out}` : ''}`);
 }
