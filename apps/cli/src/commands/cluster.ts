@@ -83,7 +83,7 @@ export async function clusterCommand(flags: ClusterFlags, follow: (c: ClusterCli
     if (!redisUrl) {
       const port = await freePort();
       redisDir = mkdtempSync(join(tmpdir(), 'redgrad-cluster-'));
-      const redis = start('redis', ['redis-server', ...redisServerArgs(port, redisDir, { appendonly: true })], process.env);
+      const redis = start('redis', ['redis-server', ...redisServerArgs(port, redisDir, { appendonly: true }), '--loglevel', 'warning'], process.env);
       const failed = await new Promise<Error | null>((resolve) => {
         redis.proc.once('error', (e) => resolve(e));
         setTimeout(() => resolve(null), 200);
@@ -93,7 +93,9 @@ export async function clusterCommand(flags: ClusterFlags, follow: (c: ClusterCli
       say(`started redis-server on ${redisUrl} (AOF in ${redisDir})`);
     }
     const client = new ClusterClient(await waitForRedis(redisUrl), env.prefix);
-    const serviceEnv = { ...process.env, REDIS_URL: redisUrl, REDGRAD_PREFIX: env.prefix };
+    // following one job on a terminal: the progress bar is the interesting part, services only speak up for warnings
+    const quiet = flags.submit && !flags.json && !process.env.REDGRAD_LOG_LEVEL;
+    const serviceEnv = { ...process.env, REDIS_URL: redisUrl, REDGRAD_PREFIX: env.prefix, ...(quiet ? { REDGRAD_LOG_LEVEL: 'warn' } : {}) };
     start('coordinator', SERVICE_COMMANDS.coordinator, serviceEnv);
     for (let i = 1; i <= n; i++) start(`worker-${i}`, SERVICE_COMMANDS.worker, { ...serviceEnv, REDGRAD_WORKER_ID: `local-worker-${i}-${process.pid}` });
     say(`coordinator and ${n} worker(s) starting against ${redisUrl.replace(/\/\/([^@/]*)@/, '//***@')} (prefix ${env.prefix})`);
