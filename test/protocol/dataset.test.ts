@@ -10,6 +10,7 @@ import {
   splitDataset,
   type DatasetLike,
 } from '@redgrad/protocol';
+import { errorOf } from './error-of.js';
 
 const packr = new Packr({ moreTypes: true, useRecords: false });
 const HASH = 'a1'.repeat(32);
@@ -34,15 +35,6 @@ function sameBits(a: Float32Array, b: Float32Array): boolean {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 }
 
-function errorOf(fn: () => unknown): ProtocolError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ProtocolError) return err;
-    throw err;
-  }
-  throw new Error('expected a ProtocolError');
-}
 
 describe('u8 compaction', () => {
   it('applies only when every value is exactly fround(k/255)', () => {

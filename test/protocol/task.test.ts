@@ -10,6 +10,7 @@ import {
   validateGradientTask,
   type GradientTask,
 } from '@redgrad/protocol';
+import { errorOf } from './error-of.js';
 
 const keys = new Keys();
 const base = (): GradientTask => ({
@@ -24,15 +25,6 @@ const base = (): GradientTask => ({
   indices: encodeIndices(Uint32Array.of(5, 0, 59_999, 17)),
 });
 
-function errorOf(fn: () => unknown): ProtocolError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ProtocolError) return err;
-    throw err;
-  }
-  throw new Error('expected a ProtocolError');
-}
 
 describe('sample indices', () => {
   it('round-trip through base64 of little-endian uint32', () => {
