@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { UnrecoverableError, Worker } from 'bullmq';
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { GRADIENT_QUEUE, Keys, ProtocolError, decodeIndices, encodeHeartbeat, encodeShardError, encodeShardResult, taskId, toBf16WithFeedback, validateGradientTask } from '@redgrad/protocol';
+import { GRADIENT_QUEUE, Keys, ProtocolError, decodeIndices, encodeHeartbeat, encodeShardError, encodeShardResult, checkTaskIdentity, parseTaskId, toBf16WithFeedback, validateGradientTask } from '@redgrad/protocol';
 import type { GradientTask, WorkerHeartbeat } from '@redgrad/protocol';
 import { JobRecordError, connectRedis, envInt } from '@redgrad/cluster';
 import type { Logger, ServiceOptions } from '@redgrad/cluster';
@@ -89,7 +89,7 @@ export class GradientWorker {
     let task: GradientTask;
     try {
       task = validateGradientTask(job.data);
-      if (!job.id?.startsWith(taskId(task.jobId, task.step, task.shard))) throw new ProtocolError('mismatch', `task id ${job.id} does not name job ${task.jobId} step ${task.step} shard ${task.shard}`);
+      checkTaskIdentity(task, parseTaskId(job.id ?? ''));
       if (task.weightsKey !== this.keys.weights(task.jobId, task.step)) throw new ProtocolError('mismatch', `task weightsKey ${task.weightsKey} is not ${this.keys.weights(task.jobId, task.step)}`);
     } catch (e) {
       this.o.log.error({ task: job.id, err: (e as Error).message }, 'malformed gradient task: dropped');

@@ -86,7 +86,7 @@ export class QueueBackend implements GradientBackend {
     const dispatch = async (which: number[]) => {
       const now = Date.now();
       await this.o.queue.addBulk(which.map((s) => {
-        const id = taskId(jobId, step, s) + (attempts[s] > 0 ? `-r${attempts[s]}` : '');
+        const id = taskId(jobId, step, s, attempts[s]);
         attempts[s]++;
         dispatchedAt[s] = now;
         return { name: 'shard', data: tasks[s]!, opts: { jobId: id, removeOnComplete: true, removeOnFail: { count: 1000 }, attempts: 3, backoff: { type: 'fixed', delay: 200 } } };

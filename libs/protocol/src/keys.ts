@@ -55,25 +55,27 @@ function checkIndex(i: number, name: string, what: string): void {
 /**
  * Deterministic BullMQ job id of a gradient task: `<jobId>_<step>_<shard>`, with
  * `step` the coordinator's global step counter. Adding a task whose id exists is
- * a no-op in BullMQ, so a re-sent task collapses onto the first.
+ * a no-op in BullMQ, so a re-sent task collapses onto the first. A backup copy
+ * (the first got no result in time) is dispatch `attempt` ≥ 1: `…_<shard>-r<attempt>`.
  */
-export function taskId(jobId: string, step: number, shard: number): string {
+export function taskId(jobId: string, step: number, shard: number, attempt = 0): string {
   validateJobId(jobId);
   checkStep(step, 'task id');
   checkIndex(shard, 'shard', 'task id');
-  return `${jobId}_${step}_${shard}`;
+  checkIndex(attempt, 'attempt', 'task id');
+  return `${jobId}_${step}_${shard}${attempt > 0 ? `-r${attempt}` : ''}`;
 }
 
 /** Inverse of taskId. Splits from the right, since job ids may contain '_'. */
-export function parseTaskId(id: string): { jobId: string; step: number; shard: number } {
-  const m = /^(.+)_(\d+)_(\d+)$/.exec(id);
-  if (!m) throw new ProtocolError('bad-name', `task id ${JSON.stringify(id)} is not <jobId>_<step>_<shard>`);
+export function parseTaskId(id: string): { jobId: string; step: number; shard: number; attempt: number } {
+  const m = /^(.+)_(\d+)_(\d+)(?:-r(\d+))?$/.exec(id);
+  if (!m) throw new ProtocolError('bad-name', `task id ${JSON.stringify(id)} is not <jobId>_<step>_<shard>[-r<attempt>]`);
   const jobId = validateJobId(m[1]);
   const step = Number(m[2]);
   const shard = Number(m[3]);
   checkStep(step, 'task id');
   checkIndex(shard, 'shard', 'task id');
-  return { jobId, step, shard };
+  return { jobId, step, shard, attempt: m[4] === undefined ? 0 : Number(m[4]) };
 }
 
 /** All Redis keys redgrad uses, under one prefix. */

@@ -3,7 +3,7 @@ import { checkHeader, packPayload, readTensor, unpackPayload, wireTensor } from 
 import { ProtocolError } from './errors.js';
 import { JOB_ID_PATTERN, WORKER_ID_PATTERN } from './keys.js';
 import { PROTOCOL_VERSION, type ShardResult, type WeightsPayload } from './messages.js';
-import { expectAllFinite, expectEqual, expectFinite, expectInt, expectRecord, expectString } from './validate.js';
+import { expectAllFinite, expectEqual, expectFinite, expectInt, expectRecord, expectString, type Fields } from './validate.js';
 import { fromBf16 } from './bf16.js';
 
 export interface WeightsExpect {
@@ -76,19 +76,30 @@ export function decodeShardResult(buf: Uint8Array, expect: ShardResultExpect): S
   const what = 'shard result';
   const obj = unpackPayload(buf, what);
   checkHeader(obj, what, 'shard-result');
+  return shardResultFields(obj, buf, what, expect);
+}
+
+/**
+ * The job, step and shard a results-list message names, checked against the step the reader waits
+ * for; returns the shard and the sample count its task carried.
+ */
+export function readShardIdentity(obj: Fields, what: string, expect: ShardResultExpect): { jobId: string; step: number; shard: number; expectedCount: number } {
   const jobId = expectString(obj, 'jobId', what, { pattern: JOB_ID_PATTERN });
   const step = expectInt(obj, 'step', what);
   const shard = expectInt(obj, 'shard', what);
   expectEqual(what, 'jobId', jobId, expect.jobId);
   expectEqual(what, 'step', step, expect.step);
-  let expectedCount: number;
-  if ('counts' in expect) {
-    if (shard >= expect.counts.length) throw new ProtocolError('out-of-range', `${what}: shard ${shard} but step ${step} has ${expect.counts.length} shards`);
-    expectedCount = expect.counts[shard];
-  } else {
+  if (!('counts' in expect)) {
     expectEqual(what, 'shard', shard, expect.shard);
-    expectedCount = expect.count;
+    return { jobId, step, shard, expectedCount: expect.count };
   }
+  if (shard >= expect.counts.length) throw new ProtocolError('out-of-range', `${what}: shard ${shard} but step ${step} has ${expect.counts.length} shards`);
+  return { jobId, step, shard, expectedCount: expect.counts[shard] };
+}
+
+/** The checks of decodeShardResult on an already unpacked payload (`buf` is its bytes). */
+export function shardResultFields(obj: Fields, buf: Uint8Array, what: string, expect: ShardResultExpect): ShardResult {
+  const { jobId, step, shard, expectedCount } = readShardIdentity(obj, what, expect);
   const count = expectInt(obj, 'count', what, 1);
   if (count !== expectedCount) throw new ProtocolError('bad-shape', `${what}: count ${count} expected ${expectedCount}`);
   const lossSum = expectFinite(obj, 'lossSum', what);

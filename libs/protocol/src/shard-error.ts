@@ -2,11 +2,10 @@
 // worker's (missing data set, bad job record, unsupported kernel). It travels on the same results
 // list as ShardResults so the coordinator learns at once instead of waiting for a timeout.
 import { checkHeader, packPayload, unpackPayload } from './codec.js';
-import { ProtocolError } from './errors.js';
-import { JOB_ID_PATTERN, WORKER_ID_PATTERN } from './keys.js';
+import { WORKER_ID_PATTERN } from './keys.js';
 import { PROTOCOL_VERSION, type ShardResult } from './messages.js';
-import { decodeShardResult, type ShardResultExpect } from './payloads.js';
-import { expectEqual, expectInt, expectString } from './validate.js';
+import { readShardIdentity, shardResultFields, type ShardResultExpect } from './payloads.js';
+import { expectString } from './validate.js';
 
 export interface ShardError {
   v: number;
@@ -27,13 +26,9 @@ export function decodeShardMessage(buf: Uint8Array, expect: ShardResultExpect & 
   const what = 'shard message';
   const obj = unpackPayload(buf, what);
   checkHeader(obj, what, ['shard-result', 'shard-error']);
-  if (obj.kind === 'shard-result') return decodeShardResult(buf, expect);
-  const jobId = expectString(obj, 'jobId', what, { pattern: JOB_ID_PATTERN });
-  const step = expectInt(obj, 'step', what);
-  const shard = expectInt(obj, 'shard', what);
-  expectEqual(what, 'jobId', jobId, expect.jobId);
-  expectEqual(what, 'step', step, expect.step);
-  if (shard >= expect.counts.length) throw new ProtocolError('out-of-range', `${what}: shard ${shard} but step ${step} has ${expect.counts.length} shards`);
+  // one unpack for both kinds: a result is about a megabyte
+  if (obj.kind === 'shard-result') return shardResultFields(obj, buf, what, expect);
+  const { jobId, step, shard } = readShardIdentity(obj, what, expect);
   const workerId = expectString(obj, 'workerId', what, { pattern: WORKER_ID_PATTERN });
   const error = expectString(obj, 'error', what, { maxLength: 2000 });
   return { v: PROTOCOL_VERSION, kind: 'shard-error', jobId, step, shard, workerId, error };
