@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cleanPrefix, uniquePrefix } from '../setup/redis.js';
-import { FAST_FAILOVER, IRIS, cli, localModelBytes, scanKeys, startService, stopAll, waitFor, writeSpec, useTestRedis } from './harness.js';
+import { FAST_FAILOVER, IRIS, cli, localModelBytes, scanKeys, startService, stopAll, writeSpec, useTestRedis, lastJson, waitForProgress } from './harness.js';
 import type { Service } from './harness.js';
 
 const testRedis = useTestRedis();
@@ -32,7 +32,7 @@ describe('distributed training over Redis', () => {
         workers.push(startService('worker', env, `worker-${n}`));
         const r = await cli(['submit', spec, '--watch', '--json', '--id', `iris-w${n}`], env);
         expect(r.code, r.stderr + r.stdout).toBe(0);
-        const final = JSON.parse(r.stdout.trim().split('\n').pop()!);
+        const final = lastJson(r.stdout);
         expect(final.status).toBe('completed');
         const model = await exportModel(env, `iris-w${n}`, join(spec, '..'));
         expect(Buffer.compare(model, expected), `model with ${n} worker(s)`).toBe(0);
@@ -70,6 +70,7 @@ describe('distributed training over Redis', () => {
       ]);
       expect(a.code, a.stderr).toBe(0);
       expect(b.code, b.stderr).toBe(0);
+      expect(lastJson(a.stdout).timings.localComputeMs, 'the coordinator computed shards').toBeGreaterThan(0);
       expect(Buffer.compare(await exportModel(env, 'job-a', join(specA, '..')), expectedA)).toBe(0);
       expect(Buffer.compare(await exportModel(env, 'job-b', join(specB, '..')), expectedB)).toBe(0);
     } finally {
@@ -89,10 +90,7 @@ describe('distributed training over Redis', () => {
     try {
       const sub = await cli(['submit', spec, '--json', '--id', 'kill-w'], env);
       expect(sub.code, sub.stderr).toBe(0);
-      await waitFor('the job to be a quarter done', async () => {
-        const s = JSON.parse((await cli(['status', 'kill-w', '--json'], env)).stdout);
-        return s.progress && s.progress.step > s.progress.steps / 4;
-      }, 60_000, 200);
+      await waitForProgress(env, 'kill-w', 1 / 4);
       await victim.kill9();
       const r = await cli(['watch', 'kill-w', '--json'], env);
       expect(JSON.parse(r.stdout).status).toBe('completed');
@@ -113,10 +111,7 @@ describe('distributed training over Redis', () => {
     try {
       const sub = await cli(['submit', spec, '--json', '--id', 'kill-c'], env);
       expect(sub.code, sub.stderr).toBe(0);
-      await waitFor('the job to be a third done', async () => {
-        const s = JSON.parse((await cli(['status', 'kill-c', '--json'], env)).stdout);
-        return s.progress && s.progress.step > s.progress.steps / 3;
-      }, 60_000, 200);
+      await waitForProgress(env, 'kill-c', 1 / 3);
       await first.kill9();
       const second = startService('coordinator', env, 'coordinator-2');
       const r = await cli(['watch', 'kill-c', '--json'], env);
@@ -139,9 +134,12 @@ describe('compact gradients', () => {
     startService('worker', env);
     try {
       const r = await cli(['submit', spec, '--watch', '--json', '--id', 'bf16-job'], env);
-      const final = JSON.parse(r.stdout.trim().split('\n').pop()!);
+      const final = lastJson(r.stdout);
       expect(final.status, r.stderr).toBe('completed');
       expect(final.testAccuracy).toBeGreaterThanOrEqual(0.9);
+      // the rounded gradients really travelled: the weights are not the exact float32 run's
+      const exact = await localModelBytes(spec);
+      expect(Buffer.compare(await exportModel(env, 'bf16-job', join(spec, '..')), exact)).not.toBe(0);
     } finally {
       await stopAll();
       await cleanPrefix(testRedis.redis, prefix);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { cleanPrefix, startRedisServer, uniquePrefix } from '../setup/redis.js';
-import { FAST_FAILOVER, IRIS, cli, localModelBytes, startService, stopAll, waitFor, writeSpec, useTestRedis } from './harness.js';
+import { FAST_FAILOVER, IRIS, cli, localModelBytes, startService, stopAll, writeSpec, useTestRedis, lastJson, waitForProgress } from './harness.js';
 
 const testRedis = useTestRedis();
 const redisUrl = testRedis.url;
@@ -49,7 +49,7 @@ describe('bad input and faults', () => {
       await jobs.add('train', { jobId: 'no-such-job' }, { jobId: 'no-such-job' });
       await jobs.add('train', { nonsense: [1, 2, 3] }, { jobId: 'nonsense' });
       const r = await cli(['submit', spec, '--watch', '--json', '--id', 'good'], env);
-      expect(JSON.parse(r.stdout.trim().split('\n').pop()!).status, r.stderr).toBe('completed');
+      expect(lastJson(r.stdout).status, r.stderr).toBe('completed');
       const out = join(spec, '..', 'good-model.json');
       await cli(['export', 'good', '-o', out], env);
       expect(Buffer.compare(await readFile(out), expected)).toBe(0);
@@ -80,7 +80,7 @@ describe('bad input and faults', () => {
     try {
       const r = await cli(['submit', spec, '--watch', '--json', '--id', 'diverge'], env);
       expect(r.code).toBe(1);
-      const final = JSON.parse(r.stdout.trim().split('\n').pop()!);
+      const final = lastJson(r.stdout);
       expect(final.status).toBe('failed');
       expect(final.error).toMatch(/non-finite/);
       const ok = await cli(['submit', await writeSpec(IRIS({ epochs: 2 })), '--watch', '--json', '--id', 'after-nan'], env);
@@ -103,7 +103,7 @@ describe('bad input and faults', () => {
       startService('coordinator', env);
       startService('worker', env);
       expect((await cli(['submit', spec, '--json', '--id', 'running-one'], env)).code).toBe(0);
-      await waitFor('the job to run', async () => JSON.parse((await cli(['status', 'running-one', '--json'], env)).stdout).progress?.step > 5, 60_000, 200);
+      await waitForProgress(env, 'running-one', 0, 5);
       expect(JSON.parse((await cli(['cancel', 'running-one', '--json'], env)).stdout).status).toBe('running');
       const r = await cli(['watch', 'running-one', '--json'], env);
       expect(r.code).toBe(3);
@@ -128,10 +128,7 @@ describe('bad input and faults', () => {
     try {
       const sub = await cli(['submit', spec, '--json', '--id', 'aof-job'], env);
       expect(sub.code, sub.stderr).toBe(0);
-      await waitFor('a third of the job', async () => {
-        const s = JSON.parse((await cli(['status', 'aof-job', '--json'], env)).stdout || '{}');
-        return s.progress && s.progress.step > s.progress.steps / 3;
-      }, 60_000, 200);
+      await waitForProgress(env, 'aof-job', 1 / 3);
       server.kill('SIGKILL');
       await server.exited;
       await new Promise((r) => setTimeout(r, 1000));

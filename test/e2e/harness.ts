@@ -150,3 +150,16 @@ export function useTestRedis(): { readonly url: string; readonly redis: Redis } 
     },
   };
 }
+
+/** The last line of a command's stdout as JSON (`submit --watch --json` prints the id line first). */
+export function lastJson(stdout: string): any {
+  return JSON.parse(stdout.trim().split('\n').pop() || '{}');
+}
+
+/** Waits until `redgrad status` shows the job past `fraction` of its steps (or past `minSteps`). */
+export async function waitForProgress(env: Record<string, string>, jobId: string, fraction: number, minSteps = 0): Promise<void> {
+  await waitFor(`${jobId} to pass ${Math.round(fraction * 100)}% of its steps`, async () => {
+    const p = lastJson((await cli(['status', jobId, '--json'], env)).stdout).progress;
+    return p && p.step > Math.max(minSteps, p.steps * fraction);
+  }, 60_000, 200);
+}

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cleanPrefix, uniquePrefix } from '../setup/redis.js';
 import { REPO_ROOT, composeServices } from '../compose/compose-file.js';
-import { FAST_FAILOVER, IRIS, cli, localModelBytes, startCommand, startService, stopAll, waitFor, writeSpec, useTestRedis } from './harness.js';
+import { FAST_FAILOVER, IRIS, cli, lastJson, localModelBytes, startCommand, stopAll, useTestRedis, waitFor, waitForProgress, writeSpec } from './harness.js';
 
 const testRedis = useTestRedis();
 const redisUrl = testRedis.url;
@@ -50,24 +50,20 @@ describe('the local cluster', () => {
     try {
       const sub = await cli(['submit', spec, '--json', '--id', 'compose-job'], { REDIS_URL: redisUrl, REDGRAD_PREFIX: prefix });
       expect(sub.code, sub.stderr).toBe(0);
-      const progressed = (fraction: number) => async () => {
-        const s = JSON.parse((await cli(['status', 'compose-job', '--json'], { REDIS_URL: redisUrl, REDGRAD_PREFIX: prefix })).stdout);
-        return s.progress && s.progress.step > s.progress.steps * fraction;
-      };
-      await waitFor('a fifth of the job', progressed(0.2), 60_000, 200);
+      const cliEnv = { REDIS_URL: redisUrl, REDGRAD_PREFIX: prefix };
+      await waitForProgress(cliEnv, 'compose-job', 0.2);
       startCommand('worker-2', command('worker'), { ...env('worker'), REDGRAD_WORKER_ID: 'joined-mid-job' });
       await waitFor('the new worker to take shards', async () => {
-        const s = JSON.parse((await cli(['status', 'compose-job', '--json'], { REDIS_URL: redisUrl, REDGRAD_PREFIX: prefix })).stdout);
-        return s.progress?.workersSeen >= 2;
+        return lastJson((await cli(['status', 'compose-job', '--json'], cliEnv)).stdout).progress?.workersSeen >= 2;
       }, 60_000, 200);
       // SIGTERM the first worker mid-job: it finishes the shard in hand and exits 0
       expect(await first.stop()).toBe(0);
-      const r = await cli(['watch', 'compose-job', '--json'], { REDIS_URL: redisUrl, REDGRAD_PREFIX: prefix });
+      const r = await cli(['watch', 'compose-job', '--json'], cliEnv);
       const final = JSON.parse(r.stdout);
       expect(final.status).toBe('completed');
       expect(final.workersSeen).toBe(2);
       const out = join(spec, '..', 'compose-model.json');
-      await cli(['export', 'compose-job', '-o', out], { REDIS_URL: redisUrl, REDGRAD_PREFIX: prefix });
+      await cli(['export', 'compose-job', '-o', out], cliEnv);
       expect(Buffer.compare(await readFile(out), expected)).toBe(0);
     } finally {
       await stopAll();
