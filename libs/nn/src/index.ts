@@ -3,7 +3,7 @@ export type { Kernels } from './kernels/types.js';
 export { jsKernels } from './kernels/js.js';
 export { ACTIVATIONS, activate, activateBackward, sigmoid } from './activations.js';
 export type { Activation } from './activations.js';
-export { LOSSES, LOSS_OUTPUTS, lossAndDelta, sampleLoss, isCorrect } from './losses.js';
+export { LOSSES, LOSS_OUTPUTS, lossAndDelta, sampleLoss, classIndex, isCorrect } from './losses.js';
 export type { Loss } from './losses.js';
 export { Network, layout } from './network.js';
 export type { Architecture, LayerSpec, LayerLayout, ShardStats, Samples } from './network.js';

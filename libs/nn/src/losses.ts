@@ -84,26 +84,32 @@ export function lossAndDelta(
   return total;
 }
 
-/** Loss of one prediction row (no delta); used by evaluation and the brief's worked example. */
-export function sampleLoss(loss: Loss, y: ArrayLike<number>, t: ArrayLike<number>): number {
+/**
+ * Loss of one prediction row (no delta): y[yOff…yOff+width) against t[tOff…tOff+width). Used by
+ * evaluation and the brief's worked example.
+ */
+export function sampleLoss(loss: Loss, y: ArrayLike<number>, t: ArrayLike<number>, yOff = 0, tOff = 0, width = y.length - yOff): number {
   let total = 0;
-  for (let i = 0; i < y.length; i++) {
-    if (loss === 'squared-error') total += 0.5 * (y[i] - t[i]) ** 2;
+  for (let j = 0; j < width; j++) {
+    const yi = y[yOff + j], ti = t[tOff + j];
+    if (loss === 'squared-error') total += 0.5 * (yi - ti) ** 2;
     else if (loss === 'binary-cross-entropy') {
-      const yi = Math.min(Math.max(y[i], EPS), 1 - EPS);
-      total -= t[i] * Math.log(yi) + (1 - t[i]) * Math.log(1 - yi);
-    } else if (t[i] !== 0) total -= t[i] * Math.log(Math.max(y[i], EPS));
+      const c = Math.min(Math.max(yi, EPS), 1 - EPS);
+      total -= ti * Math.log(c) + (1 - ti) * Math.log(1 - c);
+    } else if (ti !== 0) total -= ti * Math.log(Math.max(yi, EPS));
   }
   return total;
 }
 
-/** Whether a prediction row counts as correct: argmax match, or the 0.5 threshold for one output. */
+/** Class index of the row a[offset…offset+width): argmax, or the 0.5 threshold for one output unit. */
+export function classIndex(a: ArrayLike<number>, offset = 0, width = a.length - offset): number {
+  if (width === 1) return a[offset] >= 0.5 ? 1 : 0;
+  let best = 0;
+  for (let j = 1; j < width; j++) if (a[offset + j] > a[offset + best]) best = j;
+  return best;
+}
+
+/** Whether a prediction row counts as correct: its class index is the target's. */
 export function isCorrect(y: Float32Array, t: Float32Array, offset: number, width: number): boolean {
-  if (width === 1) return (y[offset] >= 0.5) === (t[offset] >= 0.5);
-  let by = 0, bt = 0;
-  for (let j = 1; j < width; j++) {
-    if (y[offset + j] > y[offset + by]) by = j;
-    if (t[offset + j] > t[offset + bt]) bt = j;
-  }
-  return by === bt;
+  return classIndex(y, offset, width) === classIndex(t, offset, width);
 }

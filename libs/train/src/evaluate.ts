@@ -1,5 +1,5 @@
 import type { Network } from '@redgrad/nn';
-import { sampleLoss } from '@redgrad/nn';
+import { classIndex, sampleLoss } from '@redgrad/nn';
 import type { Dataset } from '@redgrad/data';
 
 export interface Evaluation {
@@ -28,13 +28,12 @@ export function evaluate(net: Network, ds: Dataset): Evaluation {
     const count = Math.min(net.maxRows, ds.n - start);
     const y = net.forward(ds.x, start, count);
     for (let r = 0; r < count; r++) {
-      const t = ds.y.subarray((start + r) * o, (start + r + 1) * o);
-      const p = y.subarray(r * o, (r + 1) * o);
-      loss += sampleLoss(net.arch.loss, p, t);
-      if (confusion) confusion[argmax(t)][argmax(p)]++;
+      const to = (start + r) * o, yo = r * o; // row offsets into ds.y and the outputs
+      loss += sampleLoss(net.arch.loss, y, ds.y, yo, to, o);
+      if (confusion) confusion[classIndex(ds.y, to, o)][classIndex(y, yo, o)]++;
       else for (let j = 0; j < o; j++) {
-        sse += (p[j] - t[j]) ** 2;
-        sst += (t[j] - mean[j]) ** 2;
+        sse += (y[yo + j] - ds.y[to + j]) ** 2;
+        sst += (ds.y[to + j] - mean[j]) ** 2;
       }
     }
   }
@@ -47,12 +46,4 @@ export function evaluate(net: Network, ds: Dataset): Evaluation {
     ev.r2 = sst > 0 ? 1 - sse / sst : NaN;
   }
   return ev;
-}
-
-/** Class index of a prediction or one-hot row; one output unit means a 0.5 threshold. */
-export function argmax(row: ArrayLike<number>): number {
-  if (row.length === 1) return row[0] >= 0.5 ? 1 : 0;
-  let best = 0;
-  for (let j = 1; j < row.length; j++) if (row[j] > row[best]) best = j;
-  return best;
 }

@@ -6,7 +6,7 @@ export type { GradientBackend, ShardGradient, StepRequest } from './backend.js';
 export { LocalBackend } from './local-backend.js';
 export { train, epochOrder, initialParams, TrainingError } from './loop.js';
 export type { Checkpoint, EpochMetrics, StepProgress, TrainOptions, TrainResult } from './loop.js';
-export { evaluate, argmax } from './evaluate.js';
+export { evaluate } from './evaluate.js';
 export type { Evaluation } from './evaluate.js';
 export { modelOf, networkFor, dataForModel } from './model.js';
 export { selectKernels } from './kernels.js';

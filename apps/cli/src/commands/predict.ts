@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { modelFromJson } from '@redgrad/nn';
+import { classIndex, modelFromJson } from '@redgrad/nn';
 import type { Model } from '@redgrad/nn';
 import { DataError, applyScaling, parseFeatureCsv, readCsv, readIdx } from '@redgrad/data';
 import type { Dataset } from '@redgrad/data';
-import { argmax, dataForModel, evaluate, networkFor } from '@redgrad/train';
+import { dataForModel, evaluate, networkFor } from '@redgrad/train';
 import { CliError } from '../errors.js';
 import { fmt } from '../progress.js';
 
@@ -41,7 +41,7 @@ export async function predictCommand(modelPath: string, dataPath: string, flags:
     for (let r = 0; r < count; r++) {
       const row = Array.from(y.subarray(r * outputs, (r + 1) * outputs));
       if (model.task === 'classification') {
-        const k = argmax(row);
+        const k = classIndex(row);
         const label = model.classes ? model.classes[k] : String(k);
         out.push(flags.json ? JSON.stringify({ row: start + r + 1, prediction: label, probabilities: row }) : [csvCell(label), ...row.map((v) => v.toPrecision(6))].join(','));
       } else {
