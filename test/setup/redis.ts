@@ -4,10 +4,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
+import { freePort } from '@redgrad/cluster';
 
 /** Port of the developer's own Redis; tests must never touch it. */
 export const FORBIDDEN_PORT = 6379;
@@ -58,19 +59,7 @@ export interface RunningRedis {
   exited: Promise<void>;
 }
 
-/** A port that was free a moment ago: bind 127.0.0.1:0 and read what the kernel chose. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => (port > 0 ? resolve(port) : reject(new Error('could not get a free port'))));
-    });
-  });
-}
+export { freePort };
 
 /** One raw RESP PING; true on +PONG (a -LOADING reply while the AOF loads counts as not ready). */
 function pingOnce(port: number, timeoutMs = 500): Promise<boolean> {
