@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Network, jsKernels } from '@redgrad/nn';
 import { builtin } from '@redgrad/data';
-import { GRADIENT_QUEUE, Keys, decodeIndices, decodeWeights, encodeShardResult } from '@redgrad/protocol';
+import { GRADIENT_QUEUE, Keys, decodeIndices, decodeWeights, encodeShardResult, pushStepResult } from '@redgrad/protocol';
 import type { GradientTask } from '@redgrad/protocol';
 import { LocalBackend, preparedJob, train, validateJobSpec } from '@redgrad/train';
 import type { PreparedJob } from '@redgrad/train';
@@ -49,7 +49,7 @@ function fakeWorker(job: PreparedJob, queue: Queue<GradientTask>, keys: Keys, be
         const stats = net.shardGradient(job.train, decodeIndices(task.indices, job.train.n), true);
         const payload = encodeShardResult({ jobId: task.jobId, step: task.step, shard: task.shard, ...stats, grad: net.grad, workerId: 'fake', computeMs: 0 });
         const key = keys.results(task.jobId, task.step);
-        for (let k = 0; k < (how === 'twice' ? 2 : 1); k++) await redis.multi().rpush(key, payload).expire(key, 600).exec(); // as the worker does
+        for (let k = 0; k < (how === 'twice' ? 2 : 1); k++) await pushStepResult(redis, key, payload); // as the worker does
         await t.remove().catch(() => {});
       }
       await new Promise((r) => setTimeout(r, 5));
@@ -72,7 +72,7 @@ async function runDistributed(behave: Parameters<typeof fakeWorker>[3], taskTime
   });
   try {
     const result = await train(job, { backend, kernels: jsKernels });
-    // a late duplicate may re-create a finished step's results list, but never without a TTL
+    // a late duplicate can never re-create a finished step's keys, and open ones carry a TTL
     const stepKeys = (await redis.keys(`${prefix}:job:*`)).filter((k) => /:(w|results):\d+$/.test(k));
     const leftover = (await Promise.all(stepKeys.map(async (k) => ((await redis.ttl(k)) > 0 ? null : k)))).filter(Boolean);
     return { job, result, backend, leftover };

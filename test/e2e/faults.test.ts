@@ -40,10 +40,14 @@ describe('bad input and faults', () => {
     const gradients = new Queue('gradients', qopts);
     const jobs = new Queue('jobs', qopts);
     try {
-      // truncated msgpack, a wrong kind and an unknown shard on the good job's first results lists
+      // truncated msgpack, not msgpack, an unknown type and a foreign entry on the good job's first
+      // results streams, and a list where step 5's stream should be
       for (let step = 0; step < 5; step++) {
-        await testRedis.redis.rpush(`${prefix}:job:{good}:results:${step}`, Buffer.from([0x85, 0xa1, 0x76]), Buffer.from('not msgpack at all'), Buffer.alloc(64, 0xc1));
+        const key = `${prefix}:job:{good}:results:${step}`;
+        for (const m of [Buffer.from([0x85, 0xa1, 0x76]), Buffer.from('not msgpack at all'), Buffer.alloc(64, 0xc1)]) await testRedis.redis.xadd(key, '*', 'm', m);
+        await testRedis.redis.xadd(key, '*', 'hello', 'world');
       }
+      await testRedis.redis.rpush(`${prefix}:job:{good}:results:5`, 'a list');
       await gradients.add('shard', { hello: 'world' }, { jobId: 'garbage-1' });
       await gradients.add('shard', { v: 1, jobId: 'ghost', step: 0, shard: 0, weightsKey: `${prefix}:job:{ghost}:w:0`, dataHash: 'ab'.repeat(32), kernel: 'js', paramCount: 10, indices: 'AAAAAA==' }, { jobId: 'ghost_0_0' });
       await jobs.add('train', { jobId: 'no-such-job' }, { jobId: 'no-such-job' });
@@ -57,6 +61,8 @@ describe('bad input and faults', () => {
       expect(worker.logs()).toMatch(/malformed gradient task/);
       expect(worker.logs()).toMatch(/data set (ab)+ is not in Redis/);
       expect(coordinator.logs()).toMatch(/dropped an invalid shard message/);
+      expect(coordinator.logs()).toMatch(/dropped results-stream entries that are not shard messages/);
+      expect(coordinator.logs()).toMatch(/results key held another type: replaced/);
       expect(coordinator.logs()).toMatch(/no job record in Redis/);
       expect(coordinator.logs()).toMatch(/malformed entry on the jobs queue/);
       expect(await jobs.getJobState('nonsense')).toBe('failed');

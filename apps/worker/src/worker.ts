@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { UnrecoverableError, Worker } from 'bullmq';
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { GRADIENT_QUEUE, Keys, ProtocolError, decodeIndices, encodeHeartbeat, encodeShardError, encodeShardResult, checkTaskIdentity, parseTaskId, toBf16WithFeedback, validateGradientTask } from '@redgrad/protocol';
+import { GRADIENT_QUEUE, Keys, ProtocolError, decodeIndices, encodeHeartbeat, encodeShardError, encodeShardResult, checkTaskIdentity, parseTaskId, pushStepResult, toBf16WithFeedback, validateGradientTask } from '@redgrad/protocol';
 import type { GradientTask, WorkerHeartbeat } from '@redgrad/protocol';
 import { JobRecordError, connectRedis, envInt } from '@redgrad/cluster';
 import type { Logger, ServiceOptions } from '@redgrad/cluster';
@@ -30,17 +30,6 @@ export function workerOptionsFromEnv(env: NodeJS.ProcessEnv, base: Pick<Gradient
     heartbeatMs: envInt(env, 'REDGRAD_HEARTBEAT_MS', 2000),
   };
 }
-
-/**
- * Pushes onto a step's results list only while the step's weights key exists. The coordinator
- * deletes both keys in one command when the step ends, so a late or duplicate result can never
- * re-create a finished step's list. Both keys carry the job's hash tag (one Cluster slot).
- */
-const PUSH_IF_STEP_OPEN = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('RPUSH', KEYS[2], ARGV[1])
-redis.call('EXPIRE', KEYS[2], ARGV[2])
-return 1`;
 
 /** Problems of the task or its job, not of this worker: retrying cannot help. */
 class JobFault extends Error {}
@@ -102,7 +91,7 @@ export class GradientWorker {
     } catch (e) {
       if (!(e instanceof JobFault || e instanceof ProtocolError || e instanceof JobRecordError)) throw e; // connection trouble: BullMQ retries
       log.error({ err: e.message }, 'cannot compute this shard: reporting to the coordinator');
-      await this.pushResult(task, resultsKey, encodeShardError({ jobId: task.jobId, step: task.step, shard: task.shard, workerId: this.id, error: e.message }));
+      await pushStepResult(this.redis, resultsKey, encodeShardError({ jobId: task.jobId, step: task.step, shard: task.shard, workerId: this.id, error: e.message }));
       throw new UnrecoverableError(e.message);
     } finally {
       this.current = undefined;
@@ -131,14 +120,10 @@ export class GradientWorker {
       grad = toBf16WithFeedback(ctx.net.grad, ctx.residual, ctx.bf16);
     }
     const payload = encodeShardResult({ jobId: task.jobId, step: task.step, shard: task.shard, count: stats.count, lossSum: stats.lossSum, correct: stats.correct, grad, workerId: this.id, computeMs });
-    const pushed = await this.pushResult(task, resultsKey, payload);
+    const pushed = await pushStepResult(this.redis, resultsKey, payload);
     this.tasksDone++;
     log.debug({ computeMs, pushed }, pushed ? 'shard done' : 'shard done after its step ended: result dropped');
     return { pushed };
-  }
-
-  private async pushResult(task: GradientTask, resultsKey: string, payload: Buffer): Promise<boolean> {
-    return (await this.redis.eval(PUSH_IF_STEP_OPEN, 2, task.weightsKey, resultsKey, payload, 600)) === 1;
   }
 
   private async beat(): Promise<void> {

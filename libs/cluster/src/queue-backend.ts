@@ -1,15 +1,16 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { ProtocolError, decodeShardMessage, encodeIndices, encodeWeights, makeGradientTask, taskId } from '@redgrad/protocol';
+import { ProtocolError, decodeShardMessage, encodeIndices, encodeWeights, makeGradientTask, openStepResults, readStepResults, taskId } from '@redgrad/protocol';
 import type { GradientTask, Keys, ShardResult } from '@redgrad/protocol';
 import { TrainingError } from '@redgrad/train';
 import type { GradientBackend, ShardGradient, StepRequest } from '@redgrad/train';
 
 export interface QueueBackendOptions {
   redis: Redis; // commands
-  blocking: Redis; // a dedicated connection for BLPOP
-  queue: Queue<GradientTask>; // the gradients queue
+  blocking: Redis; // a dedicated connection for XREAD BLOCK
+  /** The gradients queue, built on `redis`: its task adds must reach Redis after the step's writes. */
+  queue: Queue<GradientTask>;
   keys: Keys;
   jobId: string;
   dataHash: string;
@@ -42,11 +43,11 @@ export interface StepTimings {
 }
 
 /**
- * The gradient backend across Redis. Per step: the weights are written once to a versioned key, one
- * BullMQ task per shard is added under a deterministic id (so a repeated add collapses), and workers
- * RPUSH their binary results onto the step's results list, which this BLPOPs. The first valid result
- * per shard wins (exactly-once effect); results are handed to the loop in shard order; the step's
- * keys are deleted afterwards.
+ * The gradient backend across Redis. Per step: the weights are written once to a versioned key and
+ * the step's results stream is opened, one BullMQ task per shard is added under a deterministic id
+ * (so a repeated add collapses), and workers append their binary results to the stream, which this
+ * reads with XREAD BLOCK. The first valid result per shard wins (exactly-once effect); results are
+ * handed to the loop in shard order; the step's keys are deleted afterwards.
  */
 export class QueueBackend implements GradientBackend {
   readonly kernel: string;
@@ -79,8 +80,20 @@ export class QueueBackend implements GradientBackend {
     }));
     let t1 = performance.now();
     t.encodeMs += t1 - t0;
-    // Written once per step; a resumed coordinator rewrites the same bytes (training is deterministic).
-    if (payload) await redis.set(weightsKey, payload, 'EX', this.o.stepTtlSeconds);
+    // Written once per step (a resumed coordinator rewrites the same bytes: training is
+    // deterministic), together with opening the results stream; a resumed step's stream keeps the
+    // results already there, and reading from '0' picks them up.
+    const open = () => {
+      const pipe = redis.pipeline();
+      if (payload) pipe.set(weightsKey, payload, 'EX', this.o.stepTtlSeconds);
+      return openStepResults(pipe, resultsKey, this.o.stepTtlSeconds).exec().then(async (replies) => {
+        const failed = replies?.find(([e]) => e);
+        if (!failed) return;
+        if (!/WRONGTYPE/.test(String(failed[0]))) throw failed[0];
+        log.warn({ step, key: resultsKey }, 'results key held another type: replaced');
+        await openStepResults(redis.pipeline().del(resultsKey), resultsKey, this.o.stepTtlSeconds).exec();
+      });
+    };
     const attempts = new Array<number>(shards.length).fill(0);
     const dispatchedAt = new Array<number>(shards.length).fill(0);
     const dispatch = async (which: number[]) => {
@@ -92,7 +105,8 @@ export class QueueBackend implements GradientBackend {
         return { name: 'shard', data: tasks[s]!, opts: { jobId: id, removeOnComplete: true, removeOnFail: { count: 1000 }, attempts: 3, backoff: { type: 'fixed', delay: 200 } } };
       }));
     };
-    if (remote.length) await dispatch(remote);
+    // The queue shares `redis`, so Redis runs the tasks' add after these writes: no wait between.
+    await Promise.all([open(), remote.length ? dispatch(remote) : undefined]);
     t0 = performance.now();
     t.publishMs += t0 - t1;
 
@@ -108,6 +122,7 @@ export class QueueBackend implements GradientBackend {
       t.localComputeMs += t1 - t0;
     }
     let next = nLocal;
+    let lastId = '0';
     const sg = this.shardGradient;
     while (next < shards.length) {
       if (this.o.signal?.aborted) throw this.o.signal.reason ?? new Error('cancelled');
@@ -119,38 +134,17 @@ export class QueueBackend implements GradientBackend {
         await dispatch(late);
       }
       const nextDeadline = Math.min(...have.flatMap((h, s) => (h ? [] : [dispatchedAt[s] + this.o.taskTimeoutMs])));
-      const waitS = Math.max(0.01, Math.min(0.5, (nextDeadline - Date.now()) / 1000));
+      const waitMs = Math.max(10, Math.min(500, nextDeadline - Date.now()));
       t1 = performance.now();
-      const popped = await blocking.blpopBuffer(resultsKey, waitS);
+      const read = await readStepResults(blocking, resultsKey, lastId, waitMs);
       t0 = performance.now();
       t.waitMs += t0 - t1;
-      if (!popped) continue;
-      let msg;
-      try {
-        msg = decodeShardMessage(popped[1], { jobId, step, length: this.o.paramCount, counts });
-      } catch (e) {
-        const pe = e as ProtocolError;
-        // backprop is deterministic: a worker that returns a well-formed but non-finite gradient
-        // would do so again, so the job fails now with the reason instead of retrying
-        if (pe.code === 'non-finite') throw new TrainingError(`step ${step + 1}: the gradient went non-finite (${pe.message}); lower the learning rate or check the data scaling`);
-        log.warn({ step, err: pe.message, code: pe.code }, 'dropped an invalid shard message');
-        continue;
-      } finally {
-        t.encodeMs += performance.now() - t0;
-      }
-      const s = msg.shard;
-      if (have[s]) continue; // a duplicate (backup task, redelivery): the first valid result won
-      if (msg.kind === 'shard-error') {
-        failures[s]++;
-        log.warn({ step, shard: s, worker: msg.workerId, err: msg.error }, 'worker could not compute a shard');
-        if (failures[s] >= Math.min(2, this.o.maxAttempts)) throw new TrainingError(`step ${step + 1} shard ${s}: ${msg.error}`);
-        await dispatch([s]);
-        continue;
-      }
-      have[s] = true;
-      pending[s] = msg;
-      this.workersSeen.add(msg.workerId);
-      t.workerComputeMs += msg.computeMs;
+      if (!read) continue;
+      lastId = read.lastId;
+      if (read.foreign) log.warn({ step, entries: read.foreign }, 'dropped results-stream entries that are not shard messages');
+      const again = read.messages.flatMap((buf) => this.take(buf, step, counts, have, pending, failures) ?? []);
+      t.encodeMs += performance.now() - t0;
+      if (again.length) await dispatch(again);
       t1 = performance.now();
       for (let r = pending[next]; next < shards.length && r; r = pending[++next]) {
         sg.grad = r.grad;
@@ -165,6 +159,39 @@ export class QueueBackend implements GradientBackend {
     // not awaited: the deletes ride ahead of the next step's commands on the same connection
     redis.unlink(weightsKey, resultsKey).catch((e) => log.warn({ step, err: (e as Error).message }, 'could not delete step keys'));
     t.steps++;
+  }
+
+  /**
+   * Validates one results-stream message and records it: the first valid result of a shard wins.
+   * Returns the shard to dispatch again after a worker's error report; fails the job when the
+   * report repeats or the gradient is not finite.
+   */
+  private take(buf: Buffer, step: number, counts: number[], have: boolean[], pending: Array<ShardResult | undefined>, failures: number[]): number | undefined {
+    const { jobId, log } = this.o;
+    let msg;
+    try {
+      msg = decodeShardMessage(buf, { jobId, step, length: this.o.paramCount, counts });
+    } catch (e) {
+      const pe = e as ProtocolError;
+      // backprop is deterministic: a worker that returns a well-formed but non-finite gradient
+      // would do so again, so the job fails now with the reason instead of retrying
+      if (pe.code === 'non-finite') throw new TrainingError(`step ${step + 1}: the gradient went non-finite (${pe.message}); lower the learning rate or check the data scaling`);
+      log.warn({ step, err: pe.message, code: pe.code }, 'dropped an invalid shard message');
+      return undefined;
+    }
+    const s = msg.shard;
+    if (have[s]) return undefined; // a duplicate (backup task, redelivery): the first valid result won
+    if (msg.kind === 'shard-error') {
+      failures[s]++;
+      log.warn({ step, shard: s, worker: msg.workerId, err: msg.error }, 'worker could not compute a shard');
+      if (failures[s] >= Math.min(2, this.o.maxAttempts)) throw new TrainingError(`step ${step + 1} shard ${s}: ${msg.error}`);
+      return s;
+    }
+    have[s] = true;
+    pending[s] = msg;
+    this.workersSeen.add(msg.workerId);
+    this.timings.workerComputeMs += msg.computeMs;
+    return undefined;
   }
 
   async close(): Promise<void> {}

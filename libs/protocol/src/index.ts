@@ -75,4 +75,5 @@ export {
   validateProgress,
 } from './status.js';
 export { decodeShardMessage, encodeShardError, type ShardError } from './shard-error.js';
+export { openStepResults, pushStepResult, readStepResults, type StepResultsRead } from './results-stream.js';
 export { fromBf16, roundBf16, toBf16, toBf16WithFeedback } from './bf16.js';
