@@ -145,6 +145,51 @@ describe.skipIf(!wasmSimdAvailable())('wasm-simd kernels', () => {
     }
   });
 
+  it('divides a gradient sum and adam-steps with the same bits as jsKernels, and reports non-finite values', () => {
+    const rng = new Rng(11);
+    for (const len of [1, 2, 3, 5, 8, 17, 1001]) {
+      for (const foreign of [false, true]) {
+        const make = () => (foreign ? new Float32Array(len) : wasm.alloc(len));
+        const [gJ, mJ, vJ, wJ] = [0, 0, 0, 0].map(() => new Float32Array(len));
+        const [gW, mW, vW, wW] = [make(), make(), make(), make()];
+        for (const [j, w] of [[gJ, gW], [mJ, mW], [vJ, vW], [wJ, wW]]) {
+          fill(j, rng);
+          w.set(j);
+        }
+        for (let i = 0; i < len; i++) vJ[i] = vW[i] = Math.abs(vJ[i]); // second moments are ≥ 0
+        expect(wasm.divideCheck(gW, 7)).toBe(jsKernels.divideCheck(gJ, 7));
+        expect(Array.from(gW)).toEqual(Array.from(gJ));
+        expect(gJ[0]).toBe(Math.fround(gJ[0])); // still float32 values
+        for (let t = 1; t <= 3; t++) {
+          const c = { b1: 0.9, b2: 0.999, a1: 1 - 0.9, a2: 1 - 0.999, alpha: 0.001 * Math.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t), epsHat: 1e-8 * Math.sqrt(1 - 0.999 ** t) };
+          jsKernels.adamStep(wJ, gJ, mJ, vJ, c);
+          wasm.adamStep(wW, gW, mW, vW, c);
+        }
+        for (const [j, w] of [[wJ, wW], [mJ, mW], [vJ, vW]]) expect(Buffer.from(w.buffer, w.byteOffset, w.byteLength).equals(Buffer.from(j.buffer, j.byteOffset, j.byteLength))).toBe(true);
+      }
+    }
+    // a hand-checked mean, and ±Inf / NaN anywhere (SIMD body or scalar tail) reported by both
+    const g = wasm.alloc(6);
+    g.set([2, -4, 6, 1, 3, 0]);
+    expect(wasm.divideCheck(g, 2)).toBe(true);
+    expect(Array.from(g)).toEqual([1, -2, 3, 0.5, 1.5, 0]);
+    for (const at of [0, 3, 5]) {
+      for (const bad of [Infinity, -Infinity, NaN]) {
+        for (const k of [wasm, jsKernels]) {
+          const x = k.alloc(6);
+          x.fill(1);
+          x[at] = bad;
+          expect(k.divideCheck(x, 3), `${k.name} ${bad} at ${at}`).toBe(false);
+        }
+      }
+    }
+    for (const k of [wasm, jsKernels]) {
+      const huge = k.alloc(5);
+      huge.fill(3e38);
+      expect(k.divideCheck(huge, 0.5), k.name).toBe(false); // the float32 quotient overflows to Infinity
+    }
+  });
+
   it('rejects short operands and an exhausted arena with clear errors, without detaching views', () => {
     const small = createWasmKernels({ maxFloats: 1000 });
     const view = small.alloc(896); // 896 floats = 56 × 64 bytes: no alignment slack

@@ -239,3 +239,64 @@ export function matmulAB(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, s
 export function matmulAtB(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, scratch: usize): void {
   gemm(a, <usize>m << 2, true, b, <usize>n << 2, false, c, m, n, k, 0, scratch);
 }
+
+// ---- element-wise: the batch mean and the Adam update -------------------------------------------
+// Both are written to give the same bits as the plain TypeScript loops they replace: a float32
+// division is the correctly rounded quotient, as the f64 division then f32 store of JavaScript is
+// (a 53-bit quotient rounded to 24 bits cannot double-round), and Adam runs in f64x2 with the same
+// operations in the same order as the JavaScript code (WebAssembly never contracts a·b + c).
+
+/**
+ * g[i] ← g[i] / n for i < len, in place; returns 1 when every result is finite, else 0.
+ * A value v is finite exactly when v − v is 0 (NaN otherwise), so the check is branch-free.
+ */
+export function divideCheck(g: usize, len: i32, n: f32): i32 {
+  const d = f32x4.splat(n);
+  let bad = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const p = g + (<usize>i << 2);
+    const q = f32x4.div(v128.load(p), d);
+    v128.store(p, q);
+    bad = f32x4.add(bad, f32x4.sub(q, q));
+  }
+  let tail: f32 = 0;
+  for (; i < len; i++) {
+    const p = g + (<usize>i << 2);
+    const q = load<f32>(p) / n;
+    store<f32>(p, q);
+    tail += q - q;
+  }
+  const s = f32x4.extract_lane(bad, 0) + f32x4.extract_lane(bad, 1) + f32x4.extract_lane(bad, 2) + f32x4.extract_lane(bad, 3) + tail;
+  return s == 0 ? 1 : 0;
+}
+
+/**
+ * One Adam step for i < len (Kingma & Ba's efficient form; see libs/nn/src/optim.ts):
+ *   m ← b1·m + a1·g;  v ← b2·v + a2·g·g;  w ← w − α·m / (√v + ε̂)
+ * with m and v used unrounded, in f64, before their float32 stores, exactly as the TypeScript loop.
+ */
+export function adamStep(w: usize, g: usize, m: usize, v: usize, len: i32, b1: f64, b2: f64, a1: f64, a2: f64, alpha: f64, epsHat: f64): void {
+  const B1 = f64x2.splat(b1), B2 = f64x2.splat(b2), A1 = f64x2.splat(a1), A2 = f64x2.splat(a2);
+  const AL = f64x2.splat(alpha), EH = f64x2.splat(epsHat);
+  let i = 0;
+  for (; i + 2 <= len; i += 2) {
+    const o = <usize>i << 2;
+    const gi = f64x2.promote_low_f32x4(v128.load64_zero(g + o));
+    const mi = f64x2.add(f64x2.mul(B1, f64x2.promote_low_f32x4(v128.load64_zero(m + o))), f64x2.mul(A1, gi));
+    const vi = f64x2.add(f64x2.mul(B2, f64x2.promote_low_f32x4(v128.load64_zero(v + o))), f64x2.mul(f64x2.mul(A2, gi), gi));
+    v128.store64_lane(m + o, f32x4.demote_f64x2_zero(mi), 0);
+    v128.store64_lane(v + o, f32x4.demote_f64x2_zero(vi), 0);
+    const wi = f64x2.sub(f64x2.promote_low_f32x4(v128.load64_zero(w + o)), f64x2.div(f64x2.mul(AL, mi), f64x2.add(f64x2.sqrt(vi), EH)));
+    v128.store64_lane(w + o, f32x4.demote_f64x2_zero(wi), 0);
+  }
+  for (; i < len; i++) {
+    const o = <usize>i << 2;
+    const gi = <f64>load<f32>(g + o);
+    const mi = b1 * <f64>load<f32>(m + o) + a1 * gi;
+    const vi = b2 * <f64>load<f32>(v + o) + a2 * gi * gi;
+    store<f32>(m + o, <f32>mi);
+    store<f32>(v + o, <f32>vi);
+    store<f32>(w + o, <f32>(<f64>load<f32>(w + o) - (alpha * mi) / (Math.sqrt(vi) + epsHat)));
+  }
+}

@@ -1,5 +1,5 @@
 export { Rng, deriveSeed } from './rng.js';
-export type { Kernels } from './kernels/types.js';
+export type { AdamConstants, Kernels } from './kernels/types.js';
 export { jsKernels } from './kernels/js.js';
 export { ACTIVATIONS, activate, activateBackward, sigmoid } from './activations.js';
 export type { Activation } from './activations.js';

@@ -1,4 +1,6 @@
 import type { LayerLayout } from './network.js';
+import { jsKernels } from './kernels/js.js';
+import type { Kernels } from './kernels/types.js';
 
 export const OPTIMIZERS = ['sgd', 'momentum', 'nesterov', 'adam'] as const;
 export type OptimizerKind = (typeof OPTIMIZERS)[number];
@@ -31,8 +33,8 @@ export abstract class Optimizer {
   readonly buffers: Float32Array[];
   private readonly decayRanges: Array<[number, number]>;
 
-  constructor(readonly spec: OptimizerSpec, readonly size: number, layers: LayerLayout[], stateCount: number, alloc: (n: number) => Float32Array) {
-    this.buffers = Array.from({ length: stateCount }, () => alloc(size));
+  constructor(readonly spec: OptimizerSpec, readonly size: number, layers: LayerLayout[], stateCount: number, protected readonly kernels: Kernels) {
+    this.buffers = Array.from({ length: stateCount }, () => kernels.alloc(size));
     this.decayRanges = layers.map((l) => [l.wOffset, l.bOffset]);
   }
 
@@ -87,6 +89,7 @@ class Momentum extends Optimizer {
  * Adam (Kingma & Ba, 2015) with bias-corrected moments, in the paper's "efficient" form: the bias
  * corrections fold into one step size α_t = η·√(1−β2^t)/(1−β1^t) and ε̂ = ε·√(1−β2^t), leaving one
  * square root and one division per element (measured ~2× faster than correcting m and v each time).
+ * The element loop is the kernels' adamStep: the WebAssembly one runs it in f64x2, same bits.
  */
 class Adam extends Optimizer {
   protected update(w: Float32Array, g: Float32Array, lr: number): void {
@@ -95,24 +98,19 @@ class Adam extends Optimizer {
     const c2 = Math.sqrt(1 - Math.pow(b2, this.t));
     const alpha = (lr * c2) / (1 - Math.pow(b1, this.t));
     const epsHat = eps * c2;
-    const a1 = 1 - b1, a2 = 1 - b2;
-    for (let i = 0; i < w.length; i++) {
-      const gi = g[i];
-      const mi = (m[i] = b1 * m[i] + a1 * gi);
-      const vi = (v[i] = b2 * v[i] + a2 * gi * gi);
-      w[i] -= (alpha * mi) / (Math.sqrt(vi) + epsHat);
-    }
+    this.kernels.adamStep(w, g, m, v, { b1, b2, a1: 1 - b1, a2: 1 - b2, alpha, epsHat });
   }
 }
 
-export function createOptimizer(spec: OptimizerSpec, size: number, layers: LayerLayout[], alloc: (n: number) => Float32Array = (n) => new Float32Array(n)): Optimizer {
+/** State buffers come from `kernels.alloc`, so a WebAssembly kernel updates them in its own memory. */
+export function createOptimizer(spec: OptimizerSpec, size: number, layers: LayerLayout[], kernels: Kernels = jsKernels): Optimizer {
   switch (spec.type) {
     case 'sgd':
-      return new Sgd(spec, size, layers, 0, alloc);
+      return new Sgd(spec, size, layers, 0, kernels);
     case 'momentum':
     case 'nesterov':
-      return new Momentum(spec, size, layers, 1, alloc);
+      return new Momentum(spec, size, layers, 1, kernels);
     case 'adam':
-      return new Adam(spec, size, layers, 2, alloc);
+      return new Adam(spec, size, layers, 2, kernels);
   }
 }

@@ -103,7 +103,7 @@ export async function train(job: PreparedJob, opts: TrainOptions): Promise<Train
 
   const params = kernels.alloc(paramCount); // [paramCount]
   const mean = kernels.alloc(paramCount); // [paramCount] batch-mean gradient
-  const optimizer = createOptimizer(spec.optimizer, paramCount, layers, (n) => kernels.alloc(n));
+  const optimizer = createOptimizer(spec.optimizer, paramCount, layers, kernels);
   const evalNet = new Network(job.arch, kernels, 256);
 
   const stepsPerEpoch = Math.ceil(data.n / batchSize);
@@ -160,7 +160,7 @@ export async function train(job: PreparedJob, opts: TrainOptions): Promise<Train
       await backend.computeStep({ step, epoch, params, shards }, accept);
       const n = shards.reduce((a, sh) => a + sh.length, 0);
       if (stepCount !== n) throw new TrainingError(`step ${step}: the backend returned ${stepCount} samples, expected ${n}`);
-      if (!Number.isFinite(stepLoss) || !meanAndCheck(mean, n)) {
+      if (!Number.isFinite(stepLoss) || !kernels.divideCheck(mean, n)) {
         throw new TrainingError(`step ${step + 1} (epoch ${epoch + 1}): the gradient or loss is not finite (loss sum ${stepLoss}); lower the learning rate (optimizer.lr = ${spec.optimizer.lr}) or check the data scaling`);
       }
       const lr = learningRate(spec.optimizer.lr, spec.schedule, step, totalSteps);
@@ -211,14 +211,4 @@ export async function train(job: PreparedJob, opts: TrainOptions): Promise<Train
     elapsedMs,
     samplesPerSecond: elapsedMs > 0 ? (samples * 1000) / elapsedMs : 0,
   };
-}
-
-/** Divides the gradient sum by the batch size in place; false when any value is not finite. */
-function meanAndCheck(a: Float32Array, n: number): boolean {
-  let bad = 0;
-  for (let i = 0; i < a.length; i++) {
-    const v = (a[i] /= n);
-    bad += v - v; // 0 for finite values, NaN for ±Inf or NaN: no branch in the hot loop
-  }
-  return bad === 0;
 }

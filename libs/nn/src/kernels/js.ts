@@ -1,4 +1,4 @@
-import type { Kernels } from './types.js';
+import type { AdamConstants, Kernels } from './types.js';
 
 /**
  * Plain TypeScript kernels: the reference and the fallback. 4×4 register blocks keep 16 partial sums
@@ -135,6 +135,26 @@ export const jsKernels: Kernels = {
         for (let p = 0, a = i, b = j; p < k; p++, a += m, b += n) c += A[a] * B[b];
         C[i * n + j] = c;
       }
+    }
+  },
+
+  divideCheck(g: Float32Array, n: number): boolean {
+    let bad = 0;
+    for (let i = 0; i < g.length; i++) {
+      g[i] /= n;
+      const v = g[i]; // the stored float32: a quotient can overflow it even when the f64 one is finite
+      bad += v - v; // 0 for finite values, NaN for ±Inf or NaN: no branch in the hot loop
+    }
+    return bad === 0;
+  },
+
+  adamStep(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, c: AdamConstants): void {
+    const { b1, b2, a1, a2, alpha, epsHat } = c;
+    for (let i = 0; i < w.length; i++) {
+      const gi = g[i];
+      const mi = (m[i] = b1 * m[i] + a1 * gi); // the unrounded value: an assignment yields its right side
+      const vi = (v[i] = b2 * v[i] + a2 * gi * gi);
+      w[i] -= (alpha * mi) / (Math.sqrt(vi) + epsHat);
     }
   },
 };

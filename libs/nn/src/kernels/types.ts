@@ -21,4 +21,24 @@ export interface Kernels {
   matmulAB(A: Float32Array, B: Float32Array, C: Float32Array, m: number, n: number, k: number): void;
   /** C[m,n] = A[k,m]ᵀ · B[k,n]. */
   matmulAtB(A: Float32Array, B: Float32Array, C: Float32Array, m: number, n: number, k: number): void;
+  /**
+   * g[i] ← g[i] / n in place (a batch's gradient sum into its mean); false when any result is not
+   * finite. Bit-identical across kernels: each quotient is the correctly rounded float32.
+   */
+  divideCheck(g: Float32Array, n: number): boolean;
+  /**
+   * One Adam step in place over the whole block (libs/nn/src/optim.ts has the formula), with m and v
+   * used unrounded in float64 before their float32 stores: bit-identical across kernels.
+   */
+  adamStep(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, c: AdamConstants): void;
+}
+
+/** Adam's per-step constants in the efficient form: α_t and ε̂ carry the bias corrections. */
+export interface AdamConstants {
+  b1: number;
+  b2: number;
+  a1: number; // 1 − β1
+  a2: number; // 1 − β2
+  alpha: number;
+  epsHat: number;
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Kernels } from '../types.js';
+import type { AdamConstants, Kernels } from '../types.js';
 
 /**
  * WebAssembly 128-bit SIMD kernels (source: libs/nn/assembly/gemm.ts, built by
@@ -45,6 +45,8 @@ interface GemmExports {
   matmulABt(a: number, b: number, c: number, m: number, n: number, k: number, bias: number, scratch: number): void;
   matmulAB(a: number, b: number, c: number, m: number, n: number, k: number, scratch: number): void;
   matmulAtB(a: number, b: number, c: number, m: number, n: number, k: number, scratch: number): void;
+  divideCheck(g: number, len: number, n: number): number;
+  adamStep(w: number, g: number, m: number, v: number, len: number, b1: number, b2: number, a1: number, a2: number, alpha: number, epsHat: number): void;
 }
 
 const wasmApi: WasmApi | undefined = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
@@ -181,6 +183,27 @@ export function createWasmKernels(opts: WasmKernelOptions = {}): Kernels {
       const a = input(A, k * m), b = input(B, k * n), c = output(C, m * n);
       gemm.matmulAtB(a, b, c, m, n, k, scratch);
       copyBack(C, c, m * n);
+    },
+
+    divideCheck(g, n) {
+      callFree = top;
+      const at = input(g, g.length);
+      const finite = gemm.divideCheck(at, g.length, n) === 1;
+      copyBack(g, at, g.length);
+      return finite;
+    },
+
+    adamStep(w, g, m, v, c) {
+      const len = w.length;
+      checkLength('adamStep', 'g', g, len);
+      checkLength('adamStep', 'm', m, len);
+      checkLength('adamStep', 'v', v, len);
+      callFree = top;
+      const pw = input(w, len), pg = input(g, len), pm = input(m, len), pv = input(v, len);
+      gemm.adamStep(pw, pg, pm, pv, len, c.b1, c.b2, c.a1, c.a2, c.alpha, c.epsHat);
+      copyBack(w, pw, len);
+      copyBack(m, pm, len);
+      copyBack(v, pv, len);
     },
   };
 }
