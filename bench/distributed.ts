@@ -8,7 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
@@ -25,7 +25,7 @@ import { QueueBackend, freePort, redisServerArgs } from '@redgrad/cluster';
 import type { JobRecord } from '@redgrad/cluster';
 
 const ROOT = new URL('../', import.meta.url).pathname;
-const N = 256 * 24; // samples: 24 steps an epoch
+const N = 256 * 40; // samples: 40 steps an epoch
 const BATCH = 256;
 
 function syntheticMnistLike(seed = 7): Dataset {
@@ -67,7 +67,26 @@ interface RunFigures {
   breakdown?: Record<string, number>;
 }
 
-async function timeTraining(j: PreparedJob, backend: GradientBackend): Promise<RunFigures> {
+/** Cumulative CPU milliseconds of each process taking part, for the per-step CPU budget. */
+type CpuSampler = () => Promise<Record<string, number>>;
+
+/** user + system CPU ms of a child process, from /proc (Linux; clock ticks of 10 ms). */
+function procCpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime (fields 14, 15)
+  } catch {
+    return NaN;
+  }
+}
+
+async function redisCpuMs(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const get = (k: string) => Number(new RegExp(`${k}:([\\d.]+)`).exec(info)?.[1] ?? NaN);
+  return (get('used_cpu_sys') + get('used_cpu_user')) * 1000;
+}
+
+async function timeTraining(j: PreparedJob, backend: GradientBackend, cpu?: CpuSampler): Promise<RunFigures> {
   const kernels = selectKernels(j.spec.kernel);
   // first epoch warms up caches (data set download, JIT, weights versions); the second is timed
   let warmSteps = 0;
@@ -76,18 +95,22 @@ async function timeTraining(j: PreparedJob, backend: GradientBackend): Promise<R
   const before = backend instanceof QueueBackend ? { ...backend.timings } : undefined;
   let snapshot = before;
   let updateMs = 0, lastStepEnd = 0;
+  let cpu0: Record<string, number> = {};
   await train(j, {
     backend, kernels,
-    onStep: (p) => {
+    onStep: async (p) => {
       const now = performance.now();
       if (p.step === stepsPerEpoch) {
         t0 = now;
         warmSteps = p.step;
         if (backend instanceof QueueBackend) snapshot = { ...backend.timings };
+        if (cpu) cpu0 = await cpu();
+        t0 = performance.now();
       }
       lastStepEnd = now;
     },
   });
+  const cpu1 = cpu ? await cpu() : {};
   const steps = stepsPerEpoch * j.spec.epochs - warmSteps;
   const ms = lastStepEnd - t0;
   const out: RunFigures = { samplesPerSec: (steps * BATCH * 1000) / ms, stepMs: ms / steps };
@@ -100,6 +123,7 @@ async function timeTraining(j: PreparedJob, backend: GradientBackend): Promise<R
       workerComputeMs: per('workerComputeMs'), encodeDecodeMs: per('encodeMs'), redisPublishMs: per('publishMs'),
       waitMs: per('waitMs'), sumShardsMs: per('acceptMs'), coordinatorComputeMs: per('localComputeMs'), updateAndLoopMs: updateMs,
     };
+    for (const [k, v] of Object.entries(cpu1)) out.breakdown[`cpu.${k}Ms`] = (v - cpu0[k]) / steps;
   }
   return out;
 }
@@ -144,7 +168,13 @@ export async function benchDistributed(opts: { kernel?: string; shardSize?: numb
         taskTimeoutMs: 60_000, maxAttempts: 3, stepTtlSeconds: 600, log: pino({ level: 'warn' }),
         local: own ? { shards: own, backend: new LocalBackend(run.arch, kernels, run.train, true, shardSize) } : undefined,
       });
-      const r = await timeTraining(run, backend);
+      const pids = workers.map((w) => w.pid!);
+      const cpu: CpuSampler = async () => ({
+        coordinator: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
+        workers: pids.reduce((a, pid) => a + procCpuMs(pid), 0),
+        redis: await redisCpuMs(conn),
+      });
+      const r = await timeTraining(run, backend, cpu);
       put(`${name}.samplesPerSec`, r.samplesPerSec);
       for (const [k, v] of Object.entries(r.breakdown!)) put(`${name}.${k}`, v);
       log(`  ${nWorkers} worker(s), ${encoding} gradients${own ? `, coordinator computes ${own} shard(s)` : ''}: ${Math.round(r.samplesPerSec)} samples/s (${r.stepMs.toFixed(1)} ms/step): ` +

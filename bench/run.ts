@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { benchKernels } from './kernels.js';
 import { MODELS, trainKey } from './cases.js';
-import { benchTorch } from './torch.js';
+import { benchTorch, hostPinsOpenBlas } from './torch.js';
 import { benchTraining } from './training.js';
 
 const SCENARIOS = ['kernels', 'training', 'torch', 'distributed'] as const;
@@ -34,6 +34,8 @@ const TARGETS: Target[] = [
   { key: 'gflops.js.abt.128x256x784', min: 5, label: 'js ≥ 5 GFLOP/s on the 128×784×256 forward product' },
   { key: trainKey('wasm', '784-256-128-10', 128), min: 30_000, label: 'training (wasm) ≥ 30,000 samples/s at batch 128' },
   { key: trainKey('js', '784-256-128-10', 128), min: 5_000, label: 'training (js) ≥ 5,000 samples/s at batch 128' },
+  { key: 'ratio.wasm_over_torch.784-256-128-10.b128', min: 0.4, label: 'training (wasm) ≥ 0.4× PyTorch at batch 128, OpenBLAS picking its kernel' },
+  { key: 'ratio.wasm_over_torch-host.784-256-128-10.b128', min: 0.4, label: "training (wasm) ≥ 0.4× PyTorch at batch 128, this host's OpenBLAS settings" },
   { key: 'ratio.wasm_over_torch.4-16-3.b16', min: 3, label: 'tiny 4-16-3 (wasm, the auto kernel) ≥ 3× PyTorch samples/s' },
   { key: 'ratio.js_over_torch.4-16-3.b16', min: 3, label: 'tiny 4-16-3 (js) ≥ 3× PyTorch samples/s' },
 ];
@@ -103,20 +105,36 @@ function trainingTable(f: Record<string, number>, withTorch: boolean): string[] 
   return lines;
 }
 
-/** redgrad/torch per model and batch, for each redgrad kernel measured in the same run. */
+/** redgrad/torch per model and batch, for each redgrad kernel and torch run measured in the same run. */
 function torchRatios(f: Record<string, number>): Record<string, number> {
   const out: Record<string, number> = {};
   for (const model of MODELS) {
     for (const batch of model.batches) {
-      const torch = f[trainKey('torch', model.name, batch)];
-      if (torch === undefined) continue;
-      for (const kernel of ['js', 'wasm']) {
-        const ours = f[trainKey(kernel, model.name, batch)];
-        if (ours !== undefined) out[`ratio.${kernel}_over_torch.${model.name}.b${batch}`] = ours / torch;
+      for (const torchRun of ['torch', 'torch-host']) {
+        const torch = f[trainKey(torchRun, model.name, batch)];
+        if (torch === undefined) continue;
+        for (const kernel of ['js', 'wasm']) {
+          const ours = f[trainKey(kernel, model.name, batch)];
+          if (ours !== undefined) out[`ratio.${kernel}_over_${torchRun}.${model.name}.b${batch}`] = ours / torch;
+        }
       }
     }
   }
   return out;
+}
+
+/** The second PyTorch run, with this host's OpenBLAS settings, as its own small table. */
+function torchHostTable(f: Record<string, number>): string[] {
+  const lines = [`PyTorch with this host's OpenBLAS settings (${['OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE'].filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]}`).join(' ')}): samples/s and wasm/torch`];
+  for (const model of MODELS) {
+    for (const batch of model.batches) {
+      const key = trainKey('torch-host', model.name, batch);
+      if (f[key] === undefined) continue;
+      const r = f[`ratio.wasm_over_torch-host.${model.name}.b${batch}`];
+      lines.push(`  ${model.name.padEnd(16)} ${String(batch).padStart(5)}  ${fmt(f[key]).padStart(10)}  ${r === undefined ? '—' : `${r.toFixed(2)}×`}`);
+    }
+  }
+  return lines;
 }
 
 async function runDistributed(): Promise<{ figures: Record<string, number>; note?: string }> {
@@ -155,12 +173,15 @@ async function main(): Promise<void> {
   let torchAvailable = false;
   if (only.has('torch')) {
     const t0 = performance.now();
-    const torch = await benchTorch();
-    Object.assign(figures, torch.figures, torchRatios({ ...figures, ...torch.figures }));
+    const torch = await benchTorch('autodetect');
+    const host = torch.available && hostPinsOpenBlas() ? await benchTorch('host') : undefined;
+    Object.assign(figures, torch.figures, host?.figures);
+    Object.assign(figures, torchRatios(figures));
     torchAvailable = torch.available;
-    say(...torch.notes, `  (torch: ${secondsSince(t0)})`, '');
+    say(...torch.notes, ...(host?.notes ?? []), `  (torch: ${secondsSince(t0)})`, '');
   }
   if (only.has('training') || torchAvailable) say(...trainingTable(figures, torchAvailable), ...(trainingTime ? [`  (${trainingTime})`] : []), '');
+  if (only.has('training') && hostPinsOpenBlas() && torchAvailable) say(...torchHostTable(figures), '');
   if (only.has('distributed')) {
     const t0 = performance.now();
     const { figures: d, note } = await runDistributed();
