@@ -29,7 +29,7 @@ describe('bad input and faults', () => {
     expect(await testRedis.redis.exists(`${prefix}:jobs`)).toBe(0); // nothing was queued
   });
 
-  it('survives garbage on both queues and on a results list; a concurrent good job finishes byte-identical', async () => {
+  it('survives garbage on both queues and on results streams; a concurrent good job finishes byte-identical', async () => {
     const prefix = uniquePrefix('garbage');
     const env = envFor(redisUrl, prefix);
     const spec = await writeSpec(IRIS({ epochs: 6 }));

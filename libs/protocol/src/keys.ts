@@ -120,8 +120,9 @@ export class Keys {
   }
 
   /**
-   * Results list of `step`: workers RPUSH encoded ShardResults, the coordinator BLPOPs them, so a
-   * result arrives in one round trip; duplicates are dropped by shard index. Deleted after the step.
+   * Results stream of `step` (results-stream.ts): workers XADD encoded ShardResults, the coordinator
+   * XREADs them, so a result arrives in one round trip; duplicates are dropped by shard index.
+   * Deleted after the step.
    */
   results(jobId: string, step: number): string {
     checkStep(step, 'results key');

@@ -21,7 +21,7 @@ export function encodeShardError(e: Omit<ShardError, 'v' | 'kind'>): Buffer {
   return packPayload({ v: PROTOCOL_VERSION, kind: 'shard-error', jobId: e.jobId, step: e.step, shard: e.shard, workerId: e.workerId, error: e.error.slice(0, 2000) });
 }
 
-/** Decodes whatever a worker pushed on a results list: a result or an error report, fully checked. */
+/** Decodes whatever a worker appended to a results stream: a result or an error report, fully checked. */
 export function decodeShardMessage(buf: Uint8Array, expect: ShardResultExpect & { counts: readonly number[] }): ShardResult | ShardError {
   const what = 'shard message';
   const obj = unpackPayload(buf, what);
