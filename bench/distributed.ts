@@ -1,7 +1,9 @@
 /**
  * Distributed benchmark: the 784-256-128-10 MLP at batch 256 trained in-process (local backend) and
  * over Redis with 1 and 2 real worker processes, with the per-step time split into worker compute,
- * encode/decode, Redis publish (weights + tasks), waiting for results and the update.
+ * encode/decode, Redis publish (weights + tasks), waiting for results and the update, and the CPU
+ * each process spent per step. Other batch and shard sizes from the command line:
+ *   node --import tsx bench/distributed.ts [kernel=wasm-simd] [shardSize=128] [batch=256]
  *
  * A private redis-server is started on a free port; the coordinator side runs in this process (the
  * same QueueBackend the coordinator service uses) so its timings can be read directly.
@@ -25,10 +27,10 @@ import { QueueBackend, freePort, redisServerArgs } from '@redgrad/cluster';
 import type { JobRecord } from '@redgrad/cluster';
 
 const ROOT = new URL('../', import.meta.url).pathname;
-const N = 256 * 40; // samples: 40 steps an epoch
-const BATCH = 256;
+/** Samples of the synthetic set: 40 steps an epoch at batch 256, at least 12 at bigger batches. */
+const samplesFor = (batch: number) => batch * Math.max(12, Math.round(10_240 / batch));
 
-function syntheticMnistLike(seed = 7): Dataset {
+function syntheticMnistLike(N: number, seed = 7): Dataset {
   let s = seed >>> 0;
   const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
   const x = new Float32Array(N * 784); // [N, 784] pixels k/255, like IDX data
@@ -38,14 +40,14 @@ function syntheticMnistLike(seed = 7): Dataset {
   return { name: 'synthetic', task: 'classification', n: N, features: 784, outputs: 10, x, y, classes: Array.from({ length: 10 }, (_, i) => String(i)) };
 }
 
-function job(kernel: string, shardSize: number, epochs: number, gradientEncoding = 'f32'): PreparedJob {
+function job(kernel: string, batch: number, shardSize: number, epochs: number, gradientEncoding = 'f32', data = syntheticMnistLike(samplesFor(batch))): PreparedJob {
   const spec = validateJobSpec({
     gradientEncoding,
     name: 'bench', data: { builtin: 'iris' }, testSplit: 0, scaling: 'none', kernel,
     model: { hidden: [256, 128], activation: 'relu', output: 'softmax' }, loss: 'cross-entropy',
-    optimizer: { type: 'adam', lr: 0.001 }, batchSize: BATCH, shardSize, epochs, seed: 1,
+    optimizer: { type: 'adam', lr: 0.001 }, batchSize: batch, shardSize, epochs, seed: 1,
   });
-  return preparedJob(spec, syntheticMnistLike(), undefined, { method: 'none', offset: new Array(784).fill(0), scale: new Array(784).fill(1) });
+  return preparedJob(spec, data, undefined, { method: 'none', offset: new Array(784).fill(0), scale: new Array(784).fill(1) });
 }
 
 async function startRedis(): Promise<{ url: string; proc: ChildProcess; dir: string }> {
@@ -91,11 +93,12 @@ async function timeTraining(j: PreparedJob, backend: GradientBackend, cpu?: CpuS
   // first epoch warms up caches (data set download, JIT, weights versions); the second is timed
   let warmSteps = 0;
   let t0 = 0;
-  const stepsPerEpoch = Math.ceil(j.train.n / BATCH);
+  const batch = j.spec.batchSize as number;
+  const stepsPerEpoch = Math.ceil(j.train.n / batch);
   const before = backend instanceof QueueBackend ? { ...backend.timings } : undefined;
   let snapshot = before;
   let updateMs = 0, lastStepEnd = 0;
-  let cpu0: Record<string, number> = {};
+  let cpu0: Record<string, number> = {}, cpu1: Record<string, number> = {};
   await train(j, {
     backend, kernels,
     onStep: async (p) => {
@@ -108,12 +111,13 @@ async function timeTraining(j: PreparedJob, backend: GradientBackend, cpu?: CpuS
         t0 = performance.now();
       }
       lastStepEnd = now;
+      // sampled here, not after train() returns: its final evaluation is not part of a step
+      if (p.step === p.steps && cpu) cpu1 = await cpu();
     },
   });
-  const cpu1 = cpu ? await cpu() : {};
   const steps = stepsPerEpoch * j.spec.epochs - warmSteps;
   const ms = lastStepEnd - t0;
-  const out: RunFigures = { samplesPerSec: (steps * BATCH * 1000) / ms, stepMs: ms / steps };
+  const out: RunFigures = { samplesPerSec: (steps * batch * 1000) / ms, stepMs: ms / steps };
   if (backend instanceof QueueBackend && snapshot) {
     const t = backend.timings;
     const per = (k: keyof typeof t) => (t[k] - snapshot![k]) / steps;
@@ -128,18 +132,19 @@ async function timeTraining(j: PreparedJob, backend: GradientBackend, cpu?: CpuS
   return out;
 }
 
-export async function benchDistributed(opts: { kernel?: string; shardSize?: number; log?: (s: string) => void } = {}): Promise<Record<string, number>> {
+export async function benchDistributed(opts: { kernel?: string; batch?: number; shardSize?: number; log?: (s: string) => void } = {}): Promise<Record<string, number>> {
   const kernel = opts.kernel ?? 'wasm-simd';
+  const batch = opts.batch ?? 256;
   const shardSize = opts.shardSize ?? 128;
   const log = opts.log ?? ((s: string) => process.stderr.write(s + '\n'));
   const figures: Record<string, number> = {};
-  const put = (k: string, v: number) => (figures[`distributed.${kernel}.b${BATCH}.s${shardSize}.${k}`] = Math.round(v * 100) / 100);
+  const put = (k: string, v: number) => (figures[`distributed.${kernel}.b${batch}.s${shardSize}.${k}`] = Math.round(v * 100) / 100);
 
-  const j = job(kernel, shardSize, 2);
+  const j = job(kernel, batch, shardSize, 2);
   const kernels = selectKernels(kernel);
   const local = await timeTraining(j, new LocalBackend(j.arch, kernels, j.train, true, shardSize));
   put('local.samplesPerSec', local.samplesPerSec);
-  log(`distributed bench (${kernel}, batch ${BATCH}, shard ${shardSize}): local ${Math.round(local.samplesPerSec)} samples/s (${local.stepMs.toFixed(1)} ms/step)`);
+  log(`distributed bench (${kernel}, batch ${batch}, shard ${shardSize}): local ${Math.round(local.samplesPerSec)} samples/s (${local.stepMs.toFixed(1)} ms/step)`);
 
   const redis = await startRedis();
   const prefix = 'bench';
@@ -154,10 +159,11 @@ export async function benchDistributed(opts: { kernel?: string; shardSize?: numb
     // [workers, gradient encoding, shards the coordinator computes itself]
     for (const [nWorkers, encoding, own] of [[1, 'f32', 0], [2, 'f32', 0], [1, 'bf16', 0], [2, 'bf16', 0], [1, 'f32', 1]] as const) {
       const jobId = `bench-${nWorkers}-${encoding}-${own}`;
-      const run = encoding === 'f32' ? j : job(kernel, shardSize, 2, encoding);
+      const run = encoding === 'f32' ? j : job(kernel, batch, shardSize, 2, encoding, j.train);
       const name = `workers${nWorkers}${encoding === 'f32' ? '' : `.${encoding}`}${own ? `.coordinatorShards${own}` : ''}`;
       const record: JobRecord = { v: 1, jobId, spec: run.spec, kernel: kernels.name, trainHash: hash, scaling: j.scaling, submittedAt: Date.now() };
       await conn.set(keys.jobSpec(jobId), JSON.stringify(record));
+      while (workers.length > nWorkers) workers.pop()!.kill('SIGTERM');
       while (workers.length < nWorkers) {
         workers.push(spawn(process.execPath, [join(ROOT, 'apps/worker/bin/redgrad-worker.js')], {
           env: { ...process.env, REDIS_URL: redis.url, REDGRAD_PREFIX: prefix, REDGRAD_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'],
@@ -180,9 +186,9 @@ export async function benchDistributed(opts: { kernel?: string; shardSize?: numb
       log(`  ${nWorkers} worker(s), ${encoding} gradients${own ? `, coordinator computes ${own} shard(s)` : ''}: ${Math.round(r.samplesPerSec)} samples/s (${r.stepMs.toFixed(1)} ms/step): ` +
         Object.entries(r.breakdown!).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', '));
     }
-    put('ratio.workers1_over_local', figures[`distributed.${kernel}.b${BATCH}.s${shardSize}.workers1.samplesPerSec`] / local.samplesPerSec);
-    put('ratio.workers2_over_workers1', figures[`distributed.${kernel}.b${BATCH}.s${shardSize}.workers2.samplesPerSec`] / figures[`distributed.${kernel}.b${BATCH}.s${shardSize}.workers1.samplesPerSec`]);
-    log(`  ratios: 1 worker / local ${figures[`distributed.${kernel}.b${BATCH}.s${shardSize}.ratio.workers1_over_local`]} (target ≥ 0.9 js, ≥ 0.85 wasm); 2 workers / 1 worker ${figures[`distributed.${kernel}.b${BATCH}.s${shardSize}.ratio.workers2_over_workers1`]} (target ≥ 1.7 js, ≥ 1.6 wasm)`);
+    put('ratio.workers1_over_local', figures[`distributed.${kernel}.b${batch}.s${shardSize}.workers1.samplesPerSec`] / local.samplesPerSec);
+    put('ratio.workers2_over_workers1', figures[`distributed.${kernel}.b${batch}.s${shardSize}.workers2.samplesPerSec`] / figures[`distributed.${kernel}.b${batch}.s${shardSize}.workers1.samplesPerSec`]);
+    log(`  ratios: 1 worker / local ${figures[`distributed.${kernel}.b${batch}.s${shardSize}.ratio.workers1_over_local`]} (target ≥ 0.9 js, ≥ 0.85 wasm); 2 workers / 1 worker ${figures[`distributed.${kernel}.b${batch}.s${shardSize}.ratio.workers2_over_workers1`]} (target ≥ 1.7 js, ≥ 1.6 wasm)`);
   } finally {
     for (const w of workers) w.kill('SIGTERM');
     await queue.close();
@@ -197,7 +203,8 @@ export async function benchDistributed(opts: { kernel?: string; shardSize?: numb
 if (import.meta.url === `file://${process.argv[1]}`) {
   const kernel = process.argv[2] ?? 'wasm-simd';
   const shard = Number(process.argv[3] ?? 128);
-  const f = await benchDistributed({ kernel, shardSize: shard });
+  const batch = Number(process.argv[4] ?? 256);
+  const f = await benchDistributed({ kernel, shardSize: shard, batch });
   console.log(JSON.stringify(f, null, 1));
   process.exit(0);
 }
