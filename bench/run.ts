@@ -36,6 +36,8 @@ const TARGETS: Target[] = [
   { key: trainKey('js', '784-256-128-10', 128), min: 5_000, label: 'training (js) ≥ 5,000 samples/s at batch 128' },
   { key: 'ratio.wasm_over_torch.784-256-128-10.b128', min: 0.4, label: 'training (wasm) ≥ 0.4× PyTorch at batch 128, OpenBLAS picking its kernel' },
   { key: 'ratio.wasm_over_torch-host.784-256-128-10.b128', min: 0.4, label: "training (wasm) ≥ 0.4× PyTorch at batch 128, this host's OpenBLAS settings" },
+  { key: 'distributed.wasm-simd.b256.s128.ratio.workers1_over_local', min: 0.85, label: 'distributed (wasm, batch 256): 1 worker ≥ 0.85× local' },
+  { key: 'distributed.wasm-simd.b256.s128.ratio.workers2_over_workers1', min: 1.6, label: 'distributed (wasm, batch 256): 2 workers ≥ 1.6× 1 worker' },
   { key: 'ratio.wasm_over_torch.4-16-3.b16', min: 3, label: 'tiny 4-16-3 (wasm, the auto kernel) ≥ 3× PyTorch samples/s' },
   { key: 'ratio.js_over_torch.4-16-3.b16', min: 3, label: 'tiny 4-16-3 (js) ≥ 3× PyTorch samples/s' },
 ];
