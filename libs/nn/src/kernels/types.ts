@@ -1,6 +1,7 @@
 /**
- * The matrix products training needs, behind one interface so the plain TypeScript reference and
- * the WebAssembly SIMD kernels are interchangeable. All matrices are row-major Float32Array views.
+ * The matrix products training needs, and the two whole-parameter loops of every step (batch mean,
+ * Adam), behind one interface so the plain TypeScript reference and the WebAssembly SIMD kernels are
+ * interchangeable. All matrices are row-major Float32Array views.
  *
  * Dense layer with W [out, in], a shard's activations Z [n, in] and deltas D [n, out]:
  *   forward   U  = Z · Wᵀ + b      matmulABt(Z, W, U, n, out, in, b)
