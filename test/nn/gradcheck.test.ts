@@ -86,4 +86,10 @@ describe('shard gradient is a sum', () => {
     expect(whole.lossSum).toBeCloseTo(lossSum, 5);
     for (let p = 0; p < net.paramCount; p++) expect(total[p]).toBeCloseTo(sum[p], 5);
   });
+
+  it('refuses a sample index outside the data set, naming it', () => {
+    const { net, data } = makeCase('cross-entropy', 'softmax', 'tanh', 3, 7);
+    const rows = data.x.length / data.features;
+    expect(() => net.shardGradient(data, [0, rows], true)).toThrow(`sample index ${rows} is outside the data set's ${rows} rows`);
+  });
 });

@@ -145,6 +145,39 @@ describe.skipIf(!wasmSimdAvailable())('wasm-simd kernels', () => {
     }
   });
 
+  it('computes ReLU forward and backward and bias-gradient column sums with the same bits as jsKernels', () => {
+    const rng = new Rng(5);
+    const bits = (x: Float32Array) => Array.from(new Uint32Array(x.buffer, x.byteOffset, x.length));
+    for (const [rows, cols] of [[1, 1], [3, 5], [7, 4], [128, 10], [64, 257]]) {
+      const len = rows * cols;
+      const u = fill(wasm.alloc(len), rng);
+      u[0] = NaN; // both kernels map NaN and −0 to +0 and treat them as inactive
+      if (len > 2) u[2] = -0;
+      const d = fill(wasm.alloc(len), rng);
+      const zW = wasm.alloc(len), zJ = new Float32Array(len);
+      wasm.reluForward(u, zW, len);
+      jsKernels.reluForward(u, zJ, len);
+      expect(bits(zW)).toEqual(bits(zJ));
+      expect(zW[0]).toBe(0);
+      const dW = wasm.alloc(len), dJ = Float32Array.from(d);
+      dW.set(d);
+      wasm.reluBackward(u, dW, len);
+      jsKernels.reluBackward(u, dJ, len);
+      expect(bits(dW)).toEqual(bits(dJ));
+      const sW = wasm.alloc(cols), sJ = new Float32Array(cols);
+      wasm.columnSums(d, rows, cols, sW);
+      jsKernels.columnSums(d, rows, cols, sJ);
+      expect(bits(sW)).toEqual(bits(sJ));
+      let hand = 0; // float32 sum of column cols−1, in row order
+      for (let r = 0; r < rows; r++) hand = Math.fround(hand + d[r * cols + cols - 1]);
+      expect(sW[cols - 1]).toBe(hand);
+      // plain arrays (copied in and out) give the same
+      const sP = new Float32Array(cols);
+      wasm.columnSums(Float32Array.from(d), rows, cols, sP);
+      expect(bits(sP)).toEqual(bits(sJ));
+    }
+  });
+
   it('divides a gradient sum and adam-steps with the same bits as jsKernels, and reports non-finite values', () => {
     const rng = new Rng(11);
     for (const len of [1, 2, 3, 5, 8, 17, 1001]) {

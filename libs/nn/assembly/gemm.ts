@@ -300,3 +300,55 @@ export function adamStep(w: usize, g: usize, m: usize, v: usize, len: i32, b1: f
     store<f32>(w + o, <f32>(<f64>load<f32>(w + o) - (alpha * mi) / (Math.sqrt(vi) + epsHat)));
   }
 }
+
+// ---- element-wise: ReLU and bias gradients (the rest of a backprop step outside the products) ----
+// Exact operations (a comparison, a select, float32 additions in row order), so each gives the same
+// bits as its TypeScript loop.
+
+/** z[i] = u[i] > 0 ? u[i] : 0 for i < len (NaN and −0 give +0). */
+export function reluForward(u: usize, z: usize, len: i32): void {
+  const zero = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const o = <usize>i << 2;
+    const x = v128.load(u + o);
+    v128.store(z + o, v128.and(x, f32x4.gt(x, zero)));
+  }
+  for (; i < len; i++) {
+    const o = <usize>i << 2;
+    const x = load<f32>(u + o);
+    store<f32>(z + o, x > 0 ? x : 0);
+  }
+}
+
+/** d[i] = u[i] > 0 ? d[i] : 0 for i < len: the ReLU derivative applied to the deltas. */
+export function reluBackward(u: usize, d: usize, len: i32): void {
+  const zero = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(d + o, v128.and(v128.load(d + o), f32x4.gt(v128.load(u + o), zero)));
+  }
+  for (; i < len; i++) {
+    const o = <usize>i << 2;
+    if (!(load<f32>(u + o) > 0)) store<f32>(d + o, 0);
+  }
+}
+
+/** out[j] = Σ_r a[r, j] over rows 0..rows-1 in order, in float32 (a is [rows, cols]). */
+export function columnSums(a: usize, rows: i32, cols: i32, out: usize): void {
+  const rowBytes = <usize>cols << 2;
+  let j = 0;
+  for (; j + 4 <= cols; j += 4) {
+    const o = <usize>j << 2;
+    let s = f32x4.splat(0);
+    for (let r = 0; r < rows; r++) s = f32x4.add(s, v128.load(a + <usize>r * rowBytes + o));
+    v128.store(out + o, s);
+  }
+  for (; j < cols; j++) {
+    const o = <usize>j << 2;
+    let s: f32 = 0;
+    for (let r = 0; r < rows; r++) s += load<f32>(a + <usize>r * rowBytes + o);
+    store<f32>(out + o, s);
+  }
+}

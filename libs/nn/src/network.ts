@@ -147,14 +147,14 @@ export class Network {
       const zPrev = l > 0 ? this.buffers[l - 1].z : this.x;
       // ∂E/∂W_ji = Σ_samples δ_j · z_i
       this.kernels.matmulAtB(buf.d, zPrev, buf.dW, spec.outputs, spec.inputs, n);
-      const db = buf.db, d = buf.d, out = spec.outputs;
-      for (let j = 0; j < out; j++) db[j] = 0;
-      for (let r = 0, o = 0; r < n; r++, o += out) for (let j = 0; j < out; j++) db[j] += d[o + j];
+      // ∂E/∂b_j = Σ_samples δ_j
+      this.kernels.columnSums(buf.d, n, spec.outputs, buf.db);
       if (l > 0) {
         // δ_prev = f'(u_prev) ⊙ (δ · W)
         const prev = this.buffers[l - 1];
         this.kernels.matmulAB(buf.d, buf.W, prev.d, n, spec.inputs, spec.outputs);
-        activateBackward(this.layout[l - 1].activation, prev.u, prev.z, prev.d, n, spec.inputs);
+        if (this.layout[l - 1].activation === 'relu') this.kernels.reluBackward(prev.u, prev.d, n * spec.inputs);
+        else activateBackward(this.layout[l - 1].activation, prev.u, prev.z, prev.d, n, spec.inputs);
       }
     }
     return { lossSum, count: n, correct };
@@ -179,10 +179,12 @@ export class Network {
     if (fi !== this.inputs || fo !== this.outputs) {
       throw new Error(`data has ${fi} features and ${fo} outputs; the model expects ${this.inputs} and ${this.outputs}`);
     }
+    const rowsInData = Math.floor(data.x.length / fi);
     for (let r = 0; r < n; r++) {
       const s = indices[r];
-      for (let j = 0; j < fi; j++) this.x[r * fi + j] = data.x[s * fi + j];
-      for (let j = 0; j < fo; j++) this.t[r * fo + j] = data.y[s * fo + j];
+      if (!(s >= 0 && s < rowsInData)) throw new RangeError(`sample index ${s} is outside the data set's ${rowsInData} rows`);
+      this.x.set(data.x.subarray(s * fi, s * fi + fi), r * fi); // row copies: memcpy, not a loop
+      this.t.set(data.y.subarray(s * fo, s * fo + fo), r * fo);
     }
   }
 
@@ -192,7 +194,8 @@ export class Network {
       const spec = this.layout[l];
       const buf = this.buffers[l];
       this.kernels.matmulABt(zPrev, buf.W, buf.u, n, spec.outputs, spec.inputs, buf.b);
-      activate(spec.activation, buf.u, buf.z, n, spec.outputs);
+      if (spec.activation === 'relu') this.kernels.reluForward(buf.u, buf.z, n * spec.outputs);
+      else activate(spec.activation, buf.u, buf.z, n, spec.outputs);
       zPrev = buf.z;
     }
   }

@@ -138,6 +138,19 @@ export const jsKernels: Kernels = {
     }
   },
 
+  reluForward(u: Float32Array, z: Float32Array, len: number): void {
+    for (let i = 0; i < len; i++) z[i] = u[i] > 0 ? u[i] : 0;
+  },
+
+  reluBackward(u: Float32Array, d: Float32Array, len: number): void {
+    for (let i = 0; i < len; i++) if (!(u[i] > 0)) d[i] = 0;
+  },
+
+  columnSums(A: Float32Array, rows: number, cols: number, out: Float32Array): void {
+    for (let j = 0; j < cols; j++) out[j] = 0;
+    for (let r = 0, o = 0; r < rows; r++, o += cols) for (let j = 0; j < cols; j++) out[j] += A[o + j]; // float32 stores: f32 sums
+  },
+
   divideCheck(g: Float32Array, n: number): boolean {
     let bad = 0;
     for (let i = 0; i < g.length; i++) {

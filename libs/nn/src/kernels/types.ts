@@ -1,6 +1,6 @@
 /**
- * The matrix products training needs, and the two whole-parameter loops of every step (batch mean,
- * Adam), behind one interface so the plain TypeScript reference and the WebAssembly SIMD kernels are
+ * The matrix products training needs, the element-wise loops around them (ReLU, bias gradients) and
+ * the two whole-parameter loops of every step (batch mean, Adam), behind one interface so the plain TypeScript reference and the WebAssembly SIMD kernels are
  * interchangeable. All matrices are row-major Float32Array views.
  *
  * Dense layer with W [out, in], a shard's activations Z [n, in] and deltas D [n, out]:
@@ -22,6 +22,12 @@ export interface Kernels {
   matmulAB(A: Float32Array, B: Float32Array, C: Float32Array, m: number, n: number, k: number): void;
   /** C[m,n] = A[k,m]ᵀ · B[k,n]. */
   matmulAtB(A: Float32Array, B: Float32Array, C: Float32Array, m: number, n: number, k: number): void;
+  /** z[i] = u[i] > 0 ? u[i] : 0 for i < len (ReLU; NaN and −0 give +0). */
+  reluForward(u: Float32Array, z: Float32Array, len: number): void;
+  /** d[i] = u[i] > 0 ? d[i] : 0 for i < len (the ReLU derivative applied to deltas, in place). */
+  reluBackward(u: Float32Array, d: Float32Array, len: number): void;
+  /** out[j] = Σ_r A[r, j] for A [rows, cols], summed in row order in float32 (bias gradients). */
+  columnSums(A: Float32Array, rows: number, cols: number, out: Float32Array): void;
   /**
    * g[i] ← g[i] / n in place (a batch's gradient sum into its mean); false when any result is not
    * finite. Bit-identical across kernels: each quotient is the correctly rounded float32.

@@ -45,6 +45,9 @@ interface GemmExports {
   matmulABt(a: number, b: number, c: number, m: number, n: number, k: number, bias: number, scratch: number): void;
   matmulAB(a: number, b: number, c: number, m: number, n: number, k: number, scratch: number): void;
   matmulAtB(a: number, b: number, c: number, m: number, n: number, k: number, scratch: number): void;
+  reluForward(u: number, z: number, len: number): void;
+  reluBackward(u: number, d: number, len: number): void;
+  columnSums(a: number, rows: number, cols: number, out: number): void;
   divideCheck(g: number, len: number, n: number): number;
   adamStep(w: number, g: number, m: number, v: number, len: number, b1: number, b2: number, a1: number, a2: number, alpha: number, epsHat: number): void;
 }
@@ -183,6 +186,34 @@ export function createWasmKernels(opts: WasmKernelOptions = {}): Kernels {
       const a = input(A, k * m), b = input(B, k * n), c = output(C, m * n);
       gemm.matmulAtB(a, b, c, m, n, k, scratch);
       copyBack(C, c, m * n);
+    },
+
+    reluForward(u, z, len) {
+      checkLength('reluForward', 'u', u, len);
+      checkLength('reluForward', 'z', z, len);
+      callFree = top;
+      const pu = input(u, len), pz = output(z, len);
+      gemm.reluForward(pu, pz, len);
+      copyBack(z, pz, len);
+    },
+
+    reluBackward(u, d, len) {
+      checkLength('reluBackward', 'u', u, len);
+      checkLength('reluBackward', 'd', d, len);
+      callFree = top;
+      const pu = input(u, len), pd = input(d, len);
+      gemm.reluBackward(pu, pd, len);
+      copyBack(d, pd, len);
+    },
+
+    columnSums(A, rows, cols, out) {
+      checkShape('columnSums', rows, cols, 1);
+      checkLength('columnSums', 'A', A, rows * cols);
+      checkLength('columnSums', 'out', out, cols);
+      callFree = top;
+      const pa = input(A, rows * cols), po = output(out, cols);
+      gemm.columnSums(pa, rows, cols, po);
+      copyBack(out, po, cols);
     },
 
     divideCheck(g, n) {
