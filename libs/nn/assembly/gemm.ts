@@ -241,10 +241,10 @@ export function matmulAtB(a: usize, b: usize, c: usize, m: i32, n: i32, k: i32, 
 }
 
 // ---- element-wise: the batch mean and the Adam update -------------------------------------------
-// Both are written to give the same bits as the plain TypeScript loops they replace: a float32
-// division is the correctly rounded quotient, as the f64 division then f32 store of JavaScript is
-// (a 53-bit quotient rounded to 24 bits cannot double-round), and Adam runs in f64x2 with the same
-// operations in the same order as the JavaScript code (WebAssembly never contracts a·b + c).
+// Both give the same bits as the plain TypeScript loops: each float32 operation here is correctly
+// rounded, and so is its TypeScript twin, an f64 operation rounded to float32 by Math.fround or a
+// Float32Array store (for + − × ÷ √ a 53-bit result rounded to 24 bits cannot double-round), done in
+// the same order (WebAssembly never contracts a·b + c).
 
 /**
  * g[i] ← g[i] / n for i < len, in place; returns 1 when every result is finite, else 0.
@@ -272,32 +272,31 @@ export function divideCheck(g: usize, len: i32, n: f32): i32 {
 }
 
 /**
- * One Adam step for i < len (Kingma & Ba's efficient form; see libs/nn/src/optim.ts):
- *   m ← b1·m + a1·g;  v ← b2·v + a2·g·g;  w ← w − α·m / (√v + ε̂)
- * with m and v used unrounded, in f64, before their float32 stores, exactly as the TypeScript loop.
+ * One Adam step for i < len (Kingma & Ba's efficient form; see libs/nn/src/optim.ts), all in float32
+ * as PyTorch's Adam computes it, with the constants rounded to float32 once:
+ *   m ← b1·m + a1·g;  v ← b2·v + (a2·g)·g;  w ← w − (α·m) / (√v + ε̂)
  */
-export function adamStep(w: usize, g: usize, m: usize, v: usize, len: i32, b1: f64, b2: f64, a1: f64, a2: f64, alpha: f64, epsHat: f64): void {
-  const B1 = f64x2.splat(b1), B2 = f64x2.splat(b2), A1 = f64x2.splat(a1), A2 = f64x2.splat(a2);
-  const AL = f64x2.splat(alpha), EH = f64x2.splat(epsHat);
+export function adamStep(w: usize, g: usize, m: usize, v: usize, len: i32, b1: f32, b2: f32, a1: f32, a2: f32, alpha: f32, epsHat: f32): void {
+  const B1 = f32x4.splat(b1), B2 = f32x4.splat(b2), A1 = f32x4.splat(a1), A2 = f32x4.splat(a2);
+  const AL = f32x4.splat(alpha), EH = f32x4.splat(epsHat);
   let i = 0;
-  for (; i + 2 <= len; i += 2) {
+  for (; i + 4 <= len; i += 4) {
     const o = <usize>i << 2;
-    const gi = f64x2.promote_low_f32x4(v128.load64_zero(g + o));
-    const mi = f64x2.add(f64x2.mul(B1, f64x2.promote_low_f32x4(v128.load64_zero(m + o))), f64x2.mul(A1, gi));
-    const vi = f64x2.add(f64x2.mul(B2, f64x2.promote_low_f32x4(v128.load64_zero(v + o))), f64x2.mul(f64x2.mul(A2, gi), gi));
-    v128.store64_lane(m + o, f32x4.demote_f64x2_zero(mi), 0);
-    v128.store64_lane(v + o, f32x4.demote_f64x2_zero(vi), 0);
-    const wi = f64x2.sub(f64x2.promote_low_f32x4(v128.load64_zero(w + o)), f64x2.div(f64x2.mul(AL, mi), f64x2.add(f64x2.sqrt(vi), EH)));
-    v128.store64_lane(w + o, f32x4.demote_f64x2_zero(wi), 0);
+    const gi = v128.load(g + o);
+    const mi = f32x4.add(f32x4.mul(B1, v128.load(m + o)), f32x4.mul(A1, gi));
+    const vi = f32x4.add(f32x4.mul(B2, v128.load(v + o)), f32x4.mul(f32x4.mul(A2, gi), gi));
+    v128.store(m + o, mi);
+    v128.store(v + o, vi);
+    v128.store(w + o, f32x4.sub(v128.load(w + o), f32x4.div(f32x4.mul(AL, mi), f32x4.add(f32x4.sqrt(vi), EH))));
   }
   for (; i < len; i++) {
     const o = <usize>i << 2;
-    const gi = <f64>load<f32>(g + o);
-    const mi = b1 * <f64>load<f32>(m + o) + a1 * gi;
-    const vi = b2 * <f64>load<f32>(v + o) + a2 * gi * gi;
-    store<f32>(m + o, <f32>mi);
-    store<f32>(v + o, <f32>vi);
-    store<f32>(w + o, <f32>(<f64>load<f32>(w + o) - (alpha * mi) / (Math.sqrt(vi) + epsHat)));
+    const gi = load<f32>(g + o);
+    const mi = b1 * load<f32>(m + o) + a1 * gi;
+    const vi = b2 * load<f32>(v + o) + a2 * gi * gi;
+    store<f32>(m + o, mi);
+    store<f32>(v + o, vi);
+    store<f32>(w + o, load<f32>(w + o) - (alpha * mi) / (Mathf.sqrt(vi) + epsHat));
   }
 }
 

@@ -89,7 +89,8 @@ class Momentum extends Optimizer {
  * Adam (Kingma & Ba, 2015) with bias-corrected moments, in the paper's "efficient" form: the bias
  * corrections fold into one step size α_t = η·√(1−β2^t)/(1−β1^t) and ε̂ = ε·√(1−β2^t), leaving one
  * square root and one division per element (measured ~2× faster than correcting m and v each time).
- * The element loop is the kernels' adamStep: the WebAssembly one runs it in f64x2, same bits.
+ * The element loop is the kernels' adamStep, in float32 as PyTorch's Adam: f32x4 in WebAssembly,
+ * the same bits in TypeScript.
  */
 class Adam extends Optimizer {
   protected update(w: Float32Array, g: Float32Array, lr: number): void {

@@ -162,12 +162,14 @@ export const jsKernels: Kernels = {
   },
 
   adamStep(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, c: AdamConstants): void {
-    const { b1, b2, a1, a2, alpha, epsHat } = c;
+    // float32 arithmetic, each operation rounded as WebAssembly's f32x4 rounds it
+    const f = Math.fround;
+    const b1 = f(c.b1), b2 = f(c.b2), a1 = f(c.a1), a2 = f(c.a2), alpha = f(c.alpha), epsHat = f(c.epsHat);
     for (let i = 0; i < w.length; i++) {
       const gi = g[i];
-      const mi = (m[i] = b1 * m[i] + a1 * gi); // the unrounded value: an assignment yields its right side
-      const vi = (v[i] = b2 * v[i] + a2 * gi * gi);
-      w[i] -= (alpha * mi) / (Math.sqrt(vi) + epsHat);
+      m[i] = f(b1 * m[i]) + f(a1 * gi); // a Float32Array store rounds like f
+      v[i] = f(b2 * v[i]) + f(f(a2 * gi) * gi);
+      w[i] -= f(f(alpha * m[i]) / f(f(Math.sqrt(v[i])) + epsHat));
     }
   },
 };

@@ -34,8 +34,8 @@ export interface Kernels {
    */
   divideCheck(g: Float32Array, n: number): boolean;
   /**
-   * One Adam step in place over the whole block (libs/nn/src/optim.ts has the formula), with m and v
-   * used unrounded in float64 before their float32 stores: bit-identical across kernels.
+   * One Adam step in place over the whole block (libs/nn/src/optim.ts has the formula), in float32
+   * arithmetic with the constants rounded to float32: bit-identical across kernels.
    */
   adamStep(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, c: AdamConstants): void;
 }
