@@ -195,7 +195,7 @@ async function main(): Promise<void> {
   const checked = TARGETS.filter((t) => figures[t.key] !== undefined);
   if (checked.length > 0) {
     say('Targets (reported, not enforced):');
-    for (const t of checked) say(`  ${figures[t.key] >= t.min ? 'met   ' : 'MISSED'}  ${t.label}: ${fmt(figures[t.key], t.key.startsWith('ratio') ? 2 : t.key.startsWith('gflops') ? 1 : 0)}`);
+    for (const t of checked) say(`  ${figures[t.key] >= t.min ? 'met   ' : 'MISSED'}  ${t.label}: ${fmt(figures[t.key], t.key.includes('ratio') ? 2 : t.key.startsWith('gflops') ? 1 : 0)}`);
   }
   if (json) stdoutLog(JSON.stringify(figures));
 }
