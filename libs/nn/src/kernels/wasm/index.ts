@@ -141,6 +141,16 @@ export function createWasmKernels(opts: WasmKernelOptions = {}): Kernels {
     if (x.buffer !== buffer) x.set(new Float32Array(buffer, at, length));
   }
 
+  /** A loop over `len` elements that reads x and writes y (reading it too when `yIsRead`). */
+  function elementwise(op: string, [xName, x]: [string, Float32Array], [yName, y, yIsRead]: [string, Float32Array, boolean], len: number, run: (x: number, y: number, len: number) => void): void {
+    checkLength(op, xName, x, len);
+    checkLength(op, yName, y, len);
+    callFree = top;
+    const px = input(x, len), py = yIsRead ? input(y, len) : output(y, len);
+    run(px, py, len);
+    copyBack(y, py, len);
+  }
+
   return {
     name: 'wasm-simd',
 
@@ -189,21 +199,11 @@ export function createWasmKernels(opts: WasmKernelOptions = {}): Kernels {
     },
 
     reluForward(u, z, len) {
-      checkLength('reluForward', 'u', u, len);
-      checkLength('reluForward', 'z', z, len);
-      callFree = top;
-      const pu = input(u, len), pz = output(z, len);
-      gemm.reluForward(pu, pz, len);
-      copyBack(z, pz, len);
+      elementwise('reluForward', ['u', u], ['z', z, false], len, gemm.reluForward);
     },
 
     reluBackward(u, d, len) {
-      checkLength('reluBackward', 'u', u, len);
-      checkLength('reluBackward', 'd', d, len);
-      callFree = top;
-      const pu = input(u, len), pd = input(d, len);
-      gemm.reluBackward(pu, pd, len);
-      copyBack(d, pd, len);
+      elementwise('reluBackward', ['u', u], ['d', d, true], len, gemm.reluBackward);
     },
 
     columnSums(A, rows, cols, out) {
