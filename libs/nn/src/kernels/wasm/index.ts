@@ -141,6 +141,26 @@ export function createWasmKernels(opts: WasmKernelOptions = {}): Kernels {
     if (x.buffer !== buffer) x.set(new Float32Array(buffer, at, length));
   }
 
+  /**
+   * Checks and places the operands of C[m,n] = op(A)·op(B) + bias (A holds m·k floats and B n·k in
+   * every layout), runs the product and copies a foreign C back.
+   */
+  function product(
+    op: string, A: Float32Array, B: Float32Array, C: Float32Array, m: number, n: number, k: number, bias: Float32Array | null,
+    run: (a: number, b: number, c: number, m: number, n: number, k: number, bias: number, scratch: number) => void,
+  ): void {
+    checkShape(op, m, n, k);
+    checkLength(op, 'A', A, m * k);
+    checkLength(op, 'B', B, n * k);
+    checkLength(op, 'C', C, m * n);
+    if (bias) checkLength(op, 'bias', bias, n);
+    callFree = top;
+    const a = input(A, m * k), b = input(B, n * k), d = bias ? input(bias, n) : 0;
+    const c = output(C, m * n);
+    run(a, b, c, m, n, k, d, scratch);
+    copyBack(C, c, m * n);
+  }
+
   /** A loop over `len` elements that reads x and writes y (reading it too when `yIsRead`). */
   function elementwise(op: string, [xName, x]: [string, Float32Array], [yName, y, yIsRead]: [string, Float32Array, boolean], len: number, run: (x: number, y: number, len: number) => void): void {
     checkLength(op, xName, x, len);
@@ -150,6 +170,10 @@ export function createWasmKernels(opts: WasmKernelOptions = {}): Kernels {
     run(px, py, len);
     copyBack(y, py, len);
   }
+
+  // the bias-less products in the shape `product` runs (made once: nothing allocates per call)
+  const runAB = (a: number, b: number, c: number, m: number, n: number, k: number, _bias: number, s: number) => gemm.matmulAB(a, b, c, m, n, k, s);
+  const runAtB = (a: number, b: number, c: number, m: number, n: number, k: number, _bias: number, s: number) => gemm.matmulAtB(a, b, c, m, n, k, s);
 
   return {
     name: 'wasm-simd',
@@ -164,38 +188,15 @@ export function createWasmKernels(opts: WasmKernelOptions = {}): Kernels {
     },
 
     matmulABt(A, B, C, m, n, k, bias) {
-      checkShape('matmulABt', m, n, k);
-      checkLength('matmulABt', 'A', A, m * k);
-      checkLength('matmulABt', 'B', B, n * k);
-      checkLength('matmulABt', 'C', C, m * n);
-      if (bias) checkLength('matmulABt', 'bias', bias, n);
-      callFree = top;
-      const a = input(A, m * k), b = input(B, n * k), d = bias ? input(bias, n) : 0;
-      const c = output(C, m * n);
-      gemm.matmulABt(a, b, c, m, n, k, d, scratch);
-      copyBack(C, c, m * n);
+      product('matmulABt', A, B, C, m, n, k, bias ?? null, gemm.matmulABt);
     },
 
     matmulAB(A, B, C, m, n, k) {
-      checkShape('matmulAB', m, n, k);
-      checkLength('matmulAB', 'A', A, m * k);
-      checkLength('matmulAB', 'B', B, k * n);
-      checkLength('matmulAB', 'C', C, m * n);
-      callFree = top;
-      const a = input(A, m * k), b = input(B, k * n), c = output(C, m * n);
-      gemm.matmulAB(a, b, c, m, n, k, scratch);
-      copyBack(C, c, m * n);
+      product('matmulAB', A, B, C, m, n, k, null, runAB);
     },
 
     matmulAtB(A, B, C, m, n, k) {
-      checkShape('matmulAtB', m, n, k);
-      checkLength('matmulAtB', 'A', A, k * m);
-      checkLength('matmulAtB', 'B', B, k * n);
-      checkLength('matmulAtB', 'C', C, m * n);
-      callFree = top;
-      const a = input(A, k * m), b = input(B, k * n), c = output(C, m * n);
-      gemm.matmulAtB(a, b, c, m, n, k, scratch);
-      copyBack(C, c, m * n);
+      product('matmulAtB', A, B, C, m, n, k, null, runAtB);
     },
 
     reluForward(u, z, len) {
