@@ -17,6 +17,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { layout } from '@redgrad/nn';
+import type { Kernels } from '@redgrad/nn';
 import { datasetHash } from '@redgrad/data';
 import type { Dataset } from '@redgrad/data';
 import { GRADIENT_QUEUE, Keys, uploadDataset } from '@redgrad/protocol';
@@ -88,8 +89,8 @@ async function redisCpuMs(redis: Redis): Promise<number> {
   return (get('used_cpu_sys') + get('used_cpu_user')) * 1000;
 }
 
-async function timeTraining(j: PreparedJob, backend: GradientBackend, cpu?: CpuSampler): Promise<RunFigures> {
-  const kernels = selectKernels(j.spec.kernel);
+/** `kernels` must be the ones the backend computes with (a wasm kernels object owns its arena). */
+async function timeTraining(j: PreparedJob, backend: GradientBackend, kernels: Kernels, cpu?: CpuSampler): Promise<RunFigures> {
   // first epoch warms up caches (data set download, JIT, weights versions); the second is timed
   let warmSteps = 0;
   let t0 = 0;
@@ -142,7 +143,7 @@ export async function benchDistributed(opts: { kernel?: string; batch?: number; 
 
   const j = job(kernel, batch, shardSize, 2);
   const kernels = selectKernels(kernel);
-  const local = await timeTraining(j, new LocalBackend(j.arch, kernels, j.train, true, shardSize));
+  const local = await timeTraining(j, new LocalBackend(j.arch, kernels, j.train, true, shardSize), kernels);
   put('local.samplesPerSec', local.samplesPerSec);
   log(`distributed bench (${kernel}, batch ${batch}, shard ${shardSize}): local ${Math.round(local.samplesPerSec)} samples/s (${local.stepMs.toFixed(1)} ms/step)`);
 
@@ -180,7 +181,7 @@ export async function benchDistributed(opts: { kernel?: string; batch?: number; 
         workers: pids.reduce((a, pid) => a + procCpuMs(pid), 0),
         redis: await redisCpuMs(conn),
       });
-      const r = await timeTraining(run, backend, cpu);
+      const r = await timeTraining(run, backend, kernels, cpu);
       put(`${name}.samplesPerSec`, r.samplesPerSec);
       for (const [k, v] of Object.entries(r.breakdown!)) put(`${name}.${k}`, v);
       log(`  ${nWorkers} worker(s), ${encoding} gradients${own ? `, coordinator computes ${own} shard(s)` : ''}: ${Math.round(r.samplesPerSec)} samples/s (${r.stepMs.toFixed(1)} ms/step): ` +

@@ -6,7 +6,7 @@ import { GRADIENT_QUEUE, Keys, ProtocolError, decodeIndices, encodeHeartbeat, en
 import type { GradientTask, WorkerHeartbeat } from '@redgrad/protocol';
 import { JobRecordError, connectRedis, envInt } from '@redgrad/cluster';
 import type { Logger, ServiceOptions } from '@redgrad/cluster';
-import { selectKernels } from '@redgrad/train';
+import { kernelName } from '@redgrad/train';
 import { DatasetCache, JobCache } from './caches.js';
 
 export interface GradientWorkerOptions extends ServiceOptions {
@@ -128,7 +128,7 @@ export class GradientWorker {
 
   private async beat(): Promise<void> {
     const now = Date.now();
-    const hb: WorkerHeartbeat = { workerId: this.id, host: hostname(), pid: process.pid, kernel: selectKernels('auto').name, startedAt: this.startedAt, lastSeen: now, current: this.current };
+    const hb: WorkerHeartbeat = { workerId: this.id, host: hostname(), pid: process.pid, kernel: kernelName('auto'), startedAt: this.startedAt, lastSeen: now, current: this.current };
     const ttl = Math.ceil(((this.o.heartbeatMs ?? 2000) * 5) / 1000);
     await this.redis.multi()
       .set(this.keys.worker(this.id), encodeHeartbeat(hb), 'EX', ttl)

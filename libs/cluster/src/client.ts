@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import { datasetHash } from '@redgrad/data';
 import { JOBS_QUEUE, Keys, uploadDataset, validateHeartbeat, validateJobId } from '@redgrad/protocol';
 import type { WorkerHeartbeat } from '@redgrad/protocol';
-import { prepareJob, readJobSpec, selectKernels } from '@redgrad/train';
+import { prepareJob, readJobSpec, kernelName } from '@redgrad/train';
 import type { JobRecord } from './job-record.js';
 import { readJobState } from './state.js';
 import type { JobState } from './state.js';
@@ -37,7 +37,7 @@ export class ClusterClient {
   async submit(specPath: string, opts: { id?: string } = {}): Promise<SubmitResult> {
     const spec = await readJobSpec(specPath);
     const job = await prepareJob(spec, dirname(resolve(specPath)));
-    const kernel = selectKernels(spec.kernel).name;
+    const kernel = kernelName(spec.kernel);
     const jobId = validateJobId(opts.id ?? `${spec.name.replace(/[^A-Za-z0-9_-]+/g, '-').slice(0, 40)}-${randomBytes(4).toString('hex')}`);
     const trainHash = datasetHash(job.train);
     const testHash = job.test ? datasetHash(job.test) : undefined;

@@ -1,15 +1,9 @@
 import { DataError, type Dataset } from './dataset.js';
-import { describe } from './describe.js';
+import { readScaling } from '@redgrad/nn';
+import type { ModelScaling, ScalingMethod } from '@redgrad/nn';
 
-export type ScalingMethod = 'none' | 'standard' | 'minmax';
-export const SCALING_METHODS: readonly ScalingMethod[] = ['none', 'standard', 'minmax'];
-
-/** Per-feature affine map x' = (x − offset) · scale, fitted on the training set and stored with the model. */
-export interface Scaling {
-  method: ScalingMethod;
-  offset: number[]; // [features]
-  scale: number[]; // [features]
-}
+export { SCALING_METHODS, type ScalingMethod } from '@redgrad/nn';
+export type Scaling = ModelScaling;
 
 /**
  * Fits a scaling on ds.x in float64. standard: mean and 1/std (population std); minmax: min and 1/(max − min).
@@ -58,32 +52,7 @@ export function applyScaling(ds: Dataset, scaling: Scaling): Dataset {
   return { ...ds, x, y: ds.y.slice() };
 }
 
-/** Checks a scaling read back from a model file; `where` prefixes the field in messages (e.g. "model.json scaling"). */
+/** Checks a scaling read back from JSON (nn's readScaling, throwing DataError). */
 export function validateScaling(obj: unknown, features: number, where: string): Scaling {
-  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
-    throw new DataError(`${where}: expected an object with method, offset, scale, got ${describe(obj)}`);
-  }
-  const rec = obj as Record<string, unknown>;
-  for (const key of Object.keys(rec)) {
-    if (key !== 'method' && key !== 'offset' && key !== 'scale') {
-      throw new DataError(`${where}: unknown key "${key}" (allowed: method, offset, scale)`);
-    }
-  }
-  const method = rec.method;
-  if (typeof method !== 'string' || !SCALING_METHODS.includes(method as ScalingMethod)) {
-    throw new DataError(`${where}.method: expected one of ${SCALING_METHODS.join(', ')}, got ${describe(method)}`);
-  }
-  const numbers = (field: 'offset' | 'scale'): number[] => {
-    const v = rec[field];
-    if (!Array.isArray(v)) throw new DataError(`${where}.${field}: expected an array of ${features} numbers, got ${describe(v)}`);
-    if (v.length !== features) throw new DataError(`${where}.${field}: expected ${features} numbers, got ${v.length}`);
-    v.forEach((e, j) => {
-      if (typeof e !== 'number' || !Number.isFinite(e)) {
-        throw new DataError(`${where}.${field}[${j}]: expected a finite number, got ${describe(e)}`);
-      }
-      if (field === 'scale' && e === 0) throw new DataError(`${where}.scale[${j}]: must not be 0`);
-    });
-    return [...(v as number[])];
-  };
-  return { method: method as ScalingMethod, offset: numbers('offset'), scale: numbers('scale') };
+  return readScaling(obj, features, where, DataError);
 }

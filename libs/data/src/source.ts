@@ -2,7 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { builtin, builtinNames } from './builtin.js';
 import { readCsv, type LabelSpec } from './csv.js';
 import { DataError, type Dataset, type Task } from './dataset.js';
-import { describe } from './describe.js';
+import { describe } from '@redgrad/nn';
 import { FASHION_MNIST_CLASSES, fashionMnistPaths, readIdx } from './idx.js';
 
 /** Where a job's data comes from: the `data` block of a job spec. Relative paths resolve against the spec's folder. */

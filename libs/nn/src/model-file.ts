@@ -1,3 +1,4 @@
+import { describe } from './describe.js';
 import type { Activation } from './activations.js';
 import { ACTIVATIONS } from './activations.js';
 import type { Loss } from './losses.js';
@@ -23,10 +24,14 @@ import { layout } from './network.js';
  * }
  * Parameters are float32: per layer W [outputs, inputs] row-major then b [outputs], layer after layer.
  */
+export type ScalingMethod = 'none' | 'standard' | 'minmax';
+export const SCALING_METHODS: readonly ScalingMethod[] = ['none', 'standard', 'minmax'];
+
+/** Per-feature affine map x' = (x − offset) · scale, fitted on the training set and stored with the model. */
 export interface ModelScaling {
-  method: 'none' | 'standard' | 'minmax';
-  offset: number[];
-  scale: number[];
+  method: ScalingMethod;
+  offset: number[]; // [features]
+  scale: number[]; // [features]
 }
 
 export interface Model {
@@ -153,15 +158,33 @@ function readParameters(p: unknown, layers: ReturnType<typeof layout>['layers'],
   return params;
 }
 
-export function readScaling(s: unknown, features: number, where: string): ModelScaling {
-  const o = obj(s, where);
-  if (o.method !== 'none' && o.method !== 'standard' && o.method !== 'minmax') throw new ModelFileError(`${where}.method: expected none, standard or minmax, got ${JSON.stringify(o.method)}`);
-  const arr = (k: 'offset' | 'scale') => {
-    const a = o[k];
-    if (!Array.isArray(a) || a.length !== features) throw new ModelFileError(`${where}.${k}: expected ${features} numbers`);
-    return a.map((v, i) => finite(v, `${where}.${k}[${i}]`));
+/**
+ * Checks a scaling read back from JSON (a model file, a job record); `where` prefixes the field in
+ * messages (e.g. "model.json scaling") and `Err` is the error class the caller's readers throw.
+ */
+export function readScaling(v: unknown, features: number, where: string, Err: new (message: string) => Error = ModelFileError): ModelScaling {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    throw new Err(`${where}: expected an object with method, offset, scale, got ${describe(v)}`);
+  }
+  const rec = v as Record<string, unknown>;
+  for (const key of Object.keys(rec)) {
+    if (key !== 'method' && key !== 'offset' && key !== 'scale') throw new Err(`${where}: unknown key "${key}" (allowed: method, offset, scale)`);
+  }
+  const method = rec.method;
+  if (typeof method !== 'string' || !SCALING_METHODS.includes(method as ScalingMethod)) {
+    throw new Err(`${where}.method: expected one of ${SCALING_METHODS.join(', ')}, got ${describe(method)}`);
+  }
+  const numbers = (field: 'offset' | 'scale'): number[] => {
+    const a = rec[field];
+    if (!Array.isArray(a)) throw new Err(`${where}.${field}: expected an array of ${features} numbers, got ${describe(a)}`);
+    if (a.length !== features) throw new Err(`${where}.${field}: expected ${features} numbers, got ${a.length}`);
+    a.forEach((e, j) => {
+      if (typeof e !== 'number' || !Number.isFinite(e)) throw new Err(`${where}.${field}[${j}]: expected a finite number, got ${describe(e)}`);
+      if (field === 'scale' && e === 0) throw new Err(`${where}.scale[${j}]: must not be 0`);
+    });
+    return [...(a as number[])];
   };
-  return { method: o.method, offset: arr('offset'), scale: arr('scale') };
+  return { method: method as ScalingMethod, offset: numbers('offset'), scale: numbers('scale') };
 }
 
 function obj(v: unknown, where: string): Record<string, unknown> {

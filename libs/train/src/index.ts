@@ -9,7 +9,7 @@ export type { Checkpoint, EpochMetrics, StepProgress, TrainOptions, TrainResult 
 export { evaluate } from './evaluate.js';
 export type { Evaluation } from './evaluate.js';
 export { modelOf, networkFor, dataForModel } from './model.js';
-export { selectKernels } from './kernels.js';
+export { kernelName, selectKernels } from './kernels.js';
 export type { KernelChoice } from './kernels.js';
 export { trainLocal, readJobSpec } from './local.js';
 export type { LocalRun } from './local.js';
