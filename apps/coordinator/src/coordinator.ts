@@ -8,17 +8,18 @@ import { connectRedis, envInt } from '@redgrad/cluster';
 import type { Logger, ServiceOptions } from '@redgrad/cluster';
 import { runJob } from './run-job.js';
 
+/** Every setting; the defaults live in one place, coordinatorOptionsFromEnv (documented in README). */
 export interface CoordinatorOptions extends ServiceOptions {
-  /** Training jobs this coordinator runs at once (default 2). */
-  concurrency?: number;
+  /** Training jobs this coordinator runs at once. */
+  concurrency: number;
   /** See README: how long a dead coordinator's job waits before another takes it over. */
-  lockDurationMs?: number;
-  stalledIntervalMs?: number;
-  taskTimeoutMs?: number;
-  maxAttempts?: number;
-  stepTtlSeconds?: number;
-  historyLimit?: number;
-  coordinatorShards?: number;
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+  taskTimeoutMs: number;
+  maxAttempts: number;
+  stepTtlSeconds: number;
+  historyLimit: number;
+  coordinatorShards: number;
 }
 
 export function coordinatorOptionsFromEnv(env: NodeJS.ProcessEnv, base: Pick<CoordinatorOptions, 'redisUrl' | 'prefix' | 'log'>): CoordinatorOptions {
@@ -45,7 +46,6 @@ export class Coordinator {
   private closing?: Promise<void>;
 
   constructor(private readonly o: CoordinatorOptions) {
-    if (o.concurrency !== undefined && !(o.concurrency >= 1)) throw new Error(`concurrency must be ≥ 1, got ${o.concurrency}`);
     this.id = o.id ?? `coordinator-${hostname()}-${process.pid}`;
     const keys = new Keys(o.prefix);
     this.redis = connectRedis(o.redisUrl, this.id);
@@ -54,14 +54,14 @@ export class Coordinator {
     this.gradients.on('error', (e) => o.log.warn({ err: e.message }, 'gradients queue error'));
     const ctx = {
       redis: this.redis, gradients: this.gradients, keys, log: o.log, coordinatorId: this.id,
-      taskTimeoutMs: o.taskTimeoutMs ?? 15_000, maxAttempts: o.maxAttempts ?? 5, stepTtlSeconds: o.stepTtlSeconds ?? 600, historyLimit: o.historyLimit ?? 1000, coordinatorShards: o.coordinatorShards ?? 0,
+      taskTimeoutMs: o.taskTimeoutMs, maxAttempts: o.maxAttempts, stepTtlSeconds: o.stepTtlSeconds, historyLimit: o.historyLimit, coordinatorShards: o.coordinatorShards,
     };
     this.worker = new Worker<{ jobId: string }>(JOBS_QUEUE, (job: Job<{ jobId: string }>, _token?: string, signal?: AbortSignal) => runJob(job, ctx, signal), {
       connection: this.redis,
       prefix: keys.queuePrefix,
-      concurrency: o.concurrency ?? 2,
-      lockDuration: o.lockDurationMs ?? 30_000,
-      stalledInterval: o.stalledIntervalMs ?? 15_000,
+      concurrency: o.concurrency,
+      lockDuration: o.lockDurationMs,
+      stalledInterval: o.stalledIntervalMs,
       // a coordinator that dies mid-job makes the job stall; another takes it over from its checkpoint
       maxStalledCount: 1000,
       autorun: false,

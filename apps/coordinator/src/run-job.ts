@@ -6,7 +6,7 @@ import { downloadDataset, encodeProgress, validateJobId } from '@redgrad/protoco
 import type { GradientTask, JobProgress, Keys } from '@redgrad/protocol';
 import { LocalBackend, TrainingError, modelOf, preparedJob, selectKernels, train } from '@redgrad/train';
 import type { Checkpoint, StepProgress, TrainResult } from '@redgrad/train';
-import { QueueBackend, datasetFromWire, decodeCheckpoint, encodeCheckpoint, readJobRecord, setJobState } from '@redgrad/cluster';
+import { JobRecordError, QueueBackend, datasetFromWire, decodeCheckpoint, encodeCheckpoint, readJobRecord, setJobState } from '@redgrad/cluster';
 import type { Logger } from '@redgrad/cluster';
 
 export interface RunJobContext {
@@ -60,7 +60,8 @@ export async function runJob(bull: Job<{ jobId: string }>, ctx: RunJobContext, l
   try {
     record = await readJobRecord(redis, keys, jobId);
   } catch (e) {
-    return fail((e as Error).message);
+    if (!(e instanceof JobRecordError)) throw e; // Redis trouble: BullMQ retries the job
+    return fail(e.message);
   }
   const [trainWire, testWire] = await Promise.all([
     downloadDataset(redis, keys, record.trainHash),
@@ -103,6 +104,7 @@ export async function runJob(bull: Job<{ jobId: string }>, ctx: RunJobContext, l
     redis.exists(keys.cancel(jobId)).then((n) => n && abort.abort(new Cancelled('cancelled')), () => {});
   }, 1000);
   const blocking = redis.duplicate({ connectionName: `${ctx.coordinatorId}:${jobId}:results` });
+  blocking.on('error', (e) => log.warn({ err: e.message }, 'results connection error')); // listeners are not duplicated
   const backend = new QueueBackend({
     redis, blocking, queue: ctx.gradients, keys, jobId, dataHash: record.trainHash, kernel: kernels.name, paramCount,
     taskTimeoutMs: ctx.taskTimeoutMs, maxAttempts: ctx.maxAttempts, stepTtlSeconds: ctx.stepTtlSeconds, log, signal: abort.signal,
@@ -171,15 +173,15 @@ export async function runJob(bull: Job<{ jobId: string }>, ctx: RunJobContext, l
   log.info({ steps: result.steps, testAccuracy: result.test?.accuracy, samplesPerSecond: summary.samplesPerSecond, workersSeen: summary.workersSeen }, 'job completed');
 }
 
-/** Deletes whatever per-step keys a job left (a crash between steps, stragglers' late pushes). */
+/** Deletes whatever per-step keys (weights, results streams) a job left, e.g. after a crash between steps: one SCAN pass. */
 async function cleanupSteps(redis: Redis, keys: Keys, jobId: string): Promise<void> {
   const base = keys.jobBase(jobId);
-  for (const pattern of [`${base}:w:*`, `${base}:results:*`, `${base}:r:*`]) {
-    let cursor = '0';
-    do {
-      const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-      cursor = next;
-      if (found.length) await redis.unlink(...found);
-    } while (cursor !== '0');
-  }
+  const isStepKey = (k: string) => /^:(w|results):\d+$/.test(k.slice(base.length));
+  let cursor = '0';
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', `${base}:*`, 'COUNT', 500);
+    cursor = next;
+    const steps = found.filter(isStepKey);
+    if (steps.length) await redis.unlink(...steps);
+  } while (cursor !== '0');
 }

@@ -54,7 +54,9 @@ export interface JobContext {
   net: Network;
   kernels: Kernels;
   classification: boolean;
-  weightsKey: string | null;
+  /** The last weights version fetched (decoded once per version), and the version net.params holds. */
+  weights: { key: string; params: Float32Array } | null;
+  paramsKey: string | null;
   /** bf16 gradients: what rounding lost so far (error feedback), and the encoded buffer. */
   residual?: Float32Array; // [paramCount]
   bf16?: Uint16Array; // [paramCount]
@@ -73,20 +75,20 @@ export class JobCache {
     const kernels = selectKernels(kernelName);
     if (kernels.name !== kernelName) throw new Error(`this worker cannot run kernel ${kernelName}`);
     const arch = architecture(record.spec, data);
-    const ctx: JobContext = { record, net: new Network(arch, kernels, record.spec.shardSize), kernels, classification: data.task === 'classification', weightsKey: null };
+    const ctx: JobContext = { record, net: new Network(arch, kernels, record.spec.shardSize), kernels, classification: data.task === 'classification', weights: null, paramsKey: null };
     this.jobs.set(jobId, ctx);
     if (this.jobs.size > this.maxJobs) this.jobs.delete(this.jobs.keys().next().value!);
     return ctx;
   }
 
-  /** Loads a step's weights into the job's network unless that version is already there; false when the step is gone. */
-  async loadWeights(redis: Redis, ctx: JobContext, jobId: string, step: number, weightsKey: string): Promise<boolean> {
-    if (ctx.weightsKey === weightsKey) return (await redis.exists(weightsKey)) === 1;
+  /** A step's weights, fetched and decoded once per version; null when the step is gone. */
+  async weightsFor(redis: Redis, ctx: JobContext, jobId: string, step: number, weightsKey: string): Promise<Float32Array | null> {
+    const cached = ctx.weights;
+    if (cached?.key === weightsKey) return (await redis.exists(weightsKey)) === 1 ? cached.params : null;
     const buf = await redis.getBuffer(weightsKey);
-    if (!buf) return false;
-    const w = decodeWeights(buf, { jobId, step, length: ctx.net.paramCount });
-    ctx.net.params.set(w.params);
-    ctx.weightsKey = weightsKey;
-    return true;
+    if (!buf) return null;
+    const { params } = decodeWeights(buf, { jobId, step, length: ctx.net.paramCount });
+    ctx.weights = { key: weightsKey, params };
+    return params;
   }
 }

@@ -9,14 +9,15 @@ import type { Logger, ServiceOptions } from '@redgrad/cluster';
 import { kernelName } from '@redgrad/train';
 import { DatasetCache, JobCache } from './caches.js';
 
+/** Every setting; the defaults live in one place, workerOptionsFromEnv (documented in README). */
 export interface GradientWorkerOptions extends ServiceOptions {
-  /** Tasks computed at once (default 1: computing is CPU-bound, scale with processes). */
-  concurrency?: number;
+  /** Tasks computed at once (computing is CPU-bound: scale with processes). */
+  concurrency: number;
   /** A task whose worker died comes back after at most lockDuration + stalledInterval. */
-  lockDurationMs?: number;
-  stalledIntervalMs?: number;
-  dataCacheBytes?: number;
-  heartbeatMs?: number;
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+  dataCacheBytes: number;
+  heartbeatMs: number;
 }
 
 export function workerOptionsFromEnv(env: NodeJS.ProcessEnv, base: Pick<GradientWorkerOptions, 'redisUrl' | 'prefix' | 'log'>): GradientWorkerOptions {
@@ -49,18 +50,17 @@ export class GradientWorker {
   tasksDone = 0;
 
   constructor(private readonly o: GradientWorkerOptions) {
-    if (o.concurrency !== undefined && !(o.concurrency >= 1)) throw new Error(`concurrency must be ≥ 1, got ${o.concurrency}`);
     this.id = o.id ?? `worker-${hostname()}-${process.pid}`;
     this.keys = new Keys(o.prefix);
-    this.data = new DatasetCache(o.dataCacheBytes ?? 2 << 30);
+    this.data = new DatasetCache(o.dataCacheBytes);
     this.redis = connectRedis(o.redisUrl, this.id);
     this.redis.on('error', (e) => o.log.warn({ err: e.message }, 'redis connection error'));
     this.worker = new Worker<GradientTask>(GRADIENT_QUEUE, (job) => this.process(job), {
       connection: this.redis,
       prefix: this.keys.queuePrefix,
-      concurrency: o.concurrency ?? 1,
-      lockDuration: o.lockDurationMs ?? 10_000,
-      stalledInterval: o.stalledIntervalMs ?? 5_000,
+      concurrency: o.concurrency,
+      lockDuration: o.lockDurationMs,
+      stalledInterval: o.stalledIntervalMs,
       autorun: false,
     });
     this.worker.on('error', (e) => o.log.warn({ err: e.message }, 'gradients worker error'));
@@ -68,9 +68,9 @@ export class GradientWorker {
   }
 
   start(): void {
-    this.o.log.info({ id: this.id, prefix: this.o.prefix, concurrency: this.o.concurrency ?? 1 }, 'worker started');
+    this.o.log.info({ id: this.id, prefix: this.o.prefix, concurrency: this.o.concurrency }, 'worker started');
     void this.beat();
-    this.heartbeat = setInterval(() => void this.beat(), this.o.heartbeatMs ?? 2000);
+    this.heartbeat = setInterval(() => void this.beat(), this.o.heartbeatMs);
     void this.worker.run().catch((e) => this.o.log.error({ err: (e as Error).message }, 'gradients worker stopped'));
   }
 
@@ -106,9 +106,16 @@ export class GradientWorker {
     const indices = decodeIndices(task.indices, data.n);
     if (indices.length === 0 || indices.length > ctx.net.maxRows) throw new JobFault(`shard of ${indices.length} samples; the job's shardSize is ${ctx.net.maxRows}`);
     this.current = { jobId: task.jobId, step: task.step, shard: task.shard };
-    if (!(await this.jobs.loadWeights(this.redis, ctx, task.jobId, task.step, task.weightsKey))) {
+    const weights = await this.jobs.weightsFor(this.redis, ctx, task.jobId, task.step, task.weightsKey);
+    if (!weights) {
       log.debug('step already finished: skipping stale task');
       return { pushed: false };
+    }
+    // No await from here to the gradient: with concurrency > 1, another task of this job may have
+    // put other weights into the network while this one waited.
+    if (ctx.paramsKey !== task.weightsKey) {
+      ctx.net.params.set(weights);
+      ctx.paramsKey = task.weightsKey;
     }
     const t0 = performance.now();
     const stats = ctx.net.shardGradient(data, indices, ctx.classification);
@@ -129,7 +136,7 @@ export class GradientWorker {
   private async beat(): Promise<void> {
     const now = Date.now();
     const hb: WorkerHeartbeat = { workerId: this.id, host: hostname(), pid: process.pid, kernel: kernelName('auto'), startedAt: this.startedAt, lastSeen: now, current: this.current };
-    const ttl = Math.ceil(((this.o.heartbeatMs ?? 2000) * 5) / 1000);
+    const ttl = Math.ceil((this.o.heartbeatMs * 5) / 1000);
     await this.redis.multi()
       .set(this.keys.worker(this.id), encodeHeartbeat(hb), 'EX', ttl)
       .zadd(this.keys.workers(), now, this.id)

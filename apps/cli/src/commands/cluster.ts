@@ -3,11 +3,12 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { ClusterClient, clusterEnv, connectChecked, freePort, redisServerArgs } from '@redgrad/cluster';
 import { CliError } from '../errors.js';
 
-const APPS = new URL('../../../', import.meta.url).pathname;
+const APPS = fileURLToPath(new URL('../../../', import.meta.url));
 /** The same commands the compose file runs (docker-compose.yml `command:`), as local processes. */
 export const SERVICE_COMMANDS = {
   coordinator: ['node', join(APPS, 'coordinator/bin/redgrad-coordinator.js')],
