@@ -2,11 +2,14 @@
  * Activations, each forward formula with its derivative right below it. All work row-wise on
  * [rows, width] row-major buffers; backward turns ∂E/∂z (in `d`, in place) into ∂E/∂u.
  */
+import { jsKernels } from './kernels/js.js';
+import type { Kernels } from './kernels/types.js';
+
 export const ACTIVATIONS = ['identity', 'sigmoid', 'tanh', 'relu', 'softmax'] as const;
 export type Activation = (typeof ACTIVATIONS)[number];
 
 /** z = f(u) for `rows` rows of `width`. */
-export function activate(act: Activation, u: Float32Array, z: Float32Array, rows: number, width: number): void {
+export function activate(act: Activation, u: Float32Array, z: Float32Array, rows: number, width: number, kernels: Kernels = jsKernels): void {
   const len = rows * width;
   switch (act) {
     case 'identity':
@@ -19,8 +22,7 @@ export function activate(act: Activation, u: Float32Array, z: Float32Array, rows
       for (let i = 0; i < len; i++) z[i] = Math.tanh(u[i]);
       return;
     case 'relu':
-      for (let i = 0; i < len; i++) z[i] = u[i] > 0 ? u[i] : 0;
-      return;
+      return kernels.reluForward(u, z, len); // max(u, 0); the kernels' loop (SIMD in WebAssembly)
     case 'softmax':
       for (let r = 0, o = 0; r < rows; r++, o += width) {
         let max = -Infinity;
@@ -34,7 +36,7 @@ export function activate(act: Activation, u: Float32Array, z: Float32Array, rows
 }
 
 /** d ← f'(u) ⊙ d (softmax: d ← J_softmaxᵀ d, row by row). Uses the cached outputs z where cheaper. */
-export function activateBackward(act: Activation, u: Float32Array, z: Float32Array, d: Float32Array, rows: number, width: number): void {
+export function activateBackward(act: Activation, u: Float32Array, z: Float32Array, d: Float32Array, rows: number, width: number, kernels: Kernels = jsKernels): void {
   const len = rows * width;
   switch (act) {
     case 'identity':
@@ -46,8 +48,7 @@ export function activateBackward(act: Activation, u: Float32Array, z: Float32Arr
       for (let i = 0; i < len; i++) d[i] *= 1 - z[i] * z[i]; // tanh' = 1 − tanh²
       return;
     case 'relu':
-      for (let i = 0; i < len; i++) if (!(u[i] > 0)) d[i] = 0; // 1 for u > 0, else 0
-      return;
+      return kernels.reluBackward(u, d, len); // f' = 1 for u > 0, else 0
     case 'softmax':
       // ∂z_i/∂u_j = z_i(δ_ij − z_j)  ⇒  (Jᵀd)_i = z_i (d_i − Σ_j d_j z_j)
       for (let r = 0, o = 0; r < rows; r++, o += width) {

@@ -1,5 +1,7 @@
 import type { Activation } from './activations.js';
 import { activateBackward } from './activations.js';
+import { jsKernels } from './kernels/js.js';
+import type { Kernels } from './kernels/types.js';
 
 /**
  * Losses per sample, summed over the output units:
@@ -29,7 +31,7 @@ const EPS = 1e-7;
 export function lossAndDelta(
   loss: Loss, act: Activation,
   u: Float32Array, y: Float32Array, t: Float32Array, d: Float32Array,
-  rows: number, width: number,
+  rows: number, width: number, kernels: Kernels = jsKernels,
 ): number {
   const len = rows * width;
   let total = 0;
@@ -80,7 +82,7 @@ export function lossAndDelta(
       }
       break;
   }
-  activateBackward(act, u, y, d, rows, width);
+  activateBackward(act, u, y, d, rows, width, kernels);
   return total;
 }
 

@@ -74,10 +74,14 @@ export function wasmSimdAvailable(): boolean {
 
 const alignUp = (x: number) => Math.ceil(x / ALIGN) * ALIGN;
 
+function checkDim(op: string, name: string, v: number): void {
+  if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff) throw new RangeError(`${op}: ${name} must be a non-negative integer, got ${v}`);
+}
+
 function checkShape(op: string, m: number, n: number, k: number): void {
-  for (const [name, v] of [['m', m], ['n', n], ['k', k]] as const) {
-    if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff) throw new RangeError(`${op}: ${name} must be a non-negative integer, got ${v}`);
-  }
+  checkDim(op, 'm', m);
+  checkDim(op, 'n', n);
+  checkDim(op, 'k', k);
 }
 
 function checkLength(op: string, name: string, x: Float32Array, needed: number): void {
@@ -162,7 +166,7 @@ export function createWasmKernels(opts: WasmKernelOptions = {}): Kernels {
   }
 
   /** A loop over `len` elements that reads x and writes y (reading it too when `yIsRead`). */
-  function elementwise(op: string, [xName, x]: [string, Float32Array], [yName, y, yIsRead]: [string, Float32Array, boolean], len: number, run: (x: number, y: number, len: number) => void): void {
+  function elementwise(op: string, xName: string, x: Float32Array, yName: string, y: Float32Array, yIsRead: boolean, len: number, run: (x: number, y: number, len: number) => void): void {
     checkLength(op, xName, x, len);
     checkLength(op, yName, y, len);
     callFree = top;
@@ -200,15 +204,16 @@ export function createWasmKernels(opts: WasmKernelOptions = {}): Kernels {
     },
 
     reluForward(u, z, len) {
-      elementwise('reluForward', ['u', u], ['z', z, false], len, gemm.reluForward);
+      elementwise('reluForward', 'u', u, 'z', z, false, len, gemm.reluForward);
     },
 
     reluBackward(u, d, len) {
-      elementwise('reluBackward', ['u', u], ['d', d, true], len, gemm.reluBackward);
+      elementwise('reluBackward', 'u', u, 'd', d, true, len, gemm.reluBackward);
     },
 
     columnSums(A, rows, cols, out) {
-      checkShape('columnSums', rows, cols, 1);
+      checkDim('columnSums', 'rows', rows);
+      checkDim('columnSums', 'cols', cols);
       checkLength('columnSums', 'A', A, rows * cols);
       checkLength('columnSums', 'out', out, cols);
       callFree = top;
