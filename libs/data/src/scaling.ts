@@ -39,17 +39,25 @@ export function fitScaling(ds: Dataset, method: ScalingMethod): Scaling {
   return { method, offset, scale };
 }
 
-/** A new Dataset with x scaled; ds is not touched. */
-export function applyScaling(ds: Dataset, scaling: Scaling): Dataset {
-  const { n, features: f } = ds;
+/**
+ * Features x [n, features] scaled: a new array, or x itself for method "none" ((x − 0)·1 is x). The
+ * inputs are never written, so sharing is safe; `name` goes into the error.
+ */
+export function scaleFeatures(x: Float32Array, n: number, f: number, scaling: Scaling, name: string): Float32Array {
   if (scaling.offset.length !== f || scaling.scale.length !== f) {
-    throw new DataError(`${ds.name}: scaling has ${scaling.offset.length} offsets and ${scaling.scale.length} scales for ${f} features`);
+    throw new DataError(`${name}: scaling has ${scaling.offset.length} offsets and ${scaling.scale.length} scales for ${f} features`);
   }
-  const x = new Float32Array(n * f); // [n, features]
+  if (scaling.method === 'none') return x;
+  const out = new Float32Array(n * f); // [n, features]
   for (let i = 0; i < n; i++) {
-    for (let j = 0; j < f; j++) x[i * f + j] = (ds.x[i * f + j] - scaling.offset[j]) * scaling.scale[j];
+    for (let j = 0; j < f; j++) out[i * f + j] = (x[i * f + j] - scaling.offset[j]) * scaling.scale[j];
   }
-  return { ...ds, x, y: ds.y.slice() };
+  return out;
+}
+
+/** A new Dataset with x scaled (see scaleFeatures) and its own copy of y; ds is not touched. */
+export function applyScaling(ds: Dataset, scaling: Scaling): Dataset {
+  return { ...ds, x: scaleFeatures(ds.x, ds.n, ds.features, scaling, ds.name), y: ds.y.slice() };
 }
 
 /** Checks a scaling read back from JSON (nn's readScaling, throwing DataError). */

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { classIndex, modelFromJson } from '@redgrad/nn';
 import type { Model } from '@redgrad/nn';
-import { DataError, applyScaling, parseFeatureCsv, readCsv, readIdx } from '@redgrad/data';
+import { DataError, parseFeatureCsv, readCsv, readIdx, scaleFeatures } from '@redgrad/data';
 import type { Dataset } from '@redgrad/data';
 import { dataForModel, evaluate, networkFor } from '@redgrad/train';
 import { CliError } from '../errors.js';
@@ -31,7 +31,7 @@ export async function predictCommand(modelPath: string, dataPath: string, flags:
   const inputs = model.arch.layers[0].inputs;
   const outputs = model.arch.layers[model.arch.layers.length - 1].outputs;
   const { x, n } = parseFeatureCsv(await readText(dataPath), { source: dataPath, features: inputs, featureNames: model.featureNames });
-  const scaled = model.scaling ? applyScaling({ name: dataPath, task: model.task, n, features: inputs, outputs, x, y: new Float32Array(n * outputs) }, model.scaling).x : x;
+  const scaled = model.scaling ? scaleFeatures(x, n, inputs, model.scaling, dataPath) : x;
   const net = networkFor(model);
   const out: string[] = [];
   if (!flags.json) out.push(model.task === 'classification' ? ['prediction', ...(model.classes ?? []).map((c) => `p_${c}`)].join(',') : (model.classes ?? Array.from({ length: outputs }, (_, j) => `y${j}`)).join(','));
