@@ -105,6 +105,7 @@ export async function train(job: PreparedJob, opts: TrainOptions): Promise<Train
   const mean = kernels.alloc(paramCount); // [paramCount] batch-mean gradient
   const optimizer = createOptimizer(spec.optimizer, paramCount, layers, kernels);
   const evalNet = new Network(job.arch, kernels, 256);
+  evalNet.useParams(params); // evaluates the training weights in place, no copy
 
   const stepsPerEpoch = Math.ceil(data.n / batchSize);
   const totalSteps = stepsPerEpoch * spec.epochs;
@@ -118,6 +119,7 @@ export async function train(job: PreparedJob, opts: TrainOptions): Promise<Train
   });
 
   let step = 0, startEpoch = 0, startInEpoch = 0;
+  let lastTestEval: Evaluation | undefined; // the latest epoch-end test evaluation
   let epochLossSum = 0, epochCorrect = 0, epochCount = 0;
   const history: EpochMetrics[] = [];
   if (opts.resume) {
@@ -179,8 +181,8 @@ export async function train(job: PreparedJob, opts: TrainOptions): Promise<Train
       });
       const epochEnd = s === stepsPerEpoch - 1;
       if (epochEnd) {
-        evalNet.params.set(params);
         const ev = test ? evaluate(evalNet, test) : undefined;
+        lastTestEval = ev;
         history.push({
           epoch: epoch + 1, step,
           trainLoss: epochLossSum / epochCount,
@@ -196,7 +198,6 @@ export async function train(job: PreparedJob, opts: TrainOptions): Promise<Train
     }
   }
 
-  evalNet.params.set(params);
   const last = history[history.length - 1];
   const elapsedMs = performance.now() - started;
   return {
@@ -206,7 +207,9 @@ export async function train(job: PreparedJob, opts: TrainOptions): Promise<Train
     history,
     train: { loss: last.trainLoss, accuracy: last.trainAccuracy },
     trainEval: evaluate(evalNet, data),
-    test: test ? evaluate(evalNet, test) : undefined,
+    // the last step ends an epoch, whose test evaluation is of these final weights (unless a resume
+    // started after it)
+    test: test ? (lastTestEval ?? evaluate(evalNet, test)) : undefined,
     samples,
     elapsedMs,
     samplesPerSecond: elapsedMs > 0 ? (samples * 1000) / elapsedMs : 0,
