@@ -1,11 +1,8 @@
-import { Packr } from 'msgpackr';
+import { checkHeader, expectAllFinite, packPayload, unpackPayload } from '@redgrad/protocol';
 import type { Checkpoint, EpochMetrics } from '@redgrad/train';
 
-// Same msgpackr settings as libs/protocol: Float32Arrays travel as typed-array extensions.
-const packr = new Packr({ moreTypes: true, useRecords: false });
-
 /** A coordinator checkpoint in Redis: header, then the three buffers (weights, optimizer state). */
-interface CheckpointPayload {
+type CheckpointPayload = {
   v: 1;
   kind: 'checkpoint';
   jobId: string;
@@ -20,7 +17,7 @@ interface CheckpointPayload {
   epochCorrect: number;
   epochCount: number;
   history: EpochMetrics[];
-}
+};
 
 export function encodeCheckpoint(jobId: string, c: Checkpoint): Buffer {
   const p: CheckpointPayload = {
@@ -28,22 +25,19 @@ export function encodeCheckpoint(jobId: string, c: Checkpoint): Buffer {
     optimizerT: c.optimizer.t, params: c.params, optimizer: c.optimizer.buffers,
     epochLossSum: c.epochLossSum, epochCorrect: c.epochCorrect, epochCount: c.epochCount, history: c.history,
   };
-  return packr.pack(p);
+  return packPayload(p);
 }
 
 /** Decodes and checks a checkpoint; a bad one is an Error saying what was wrong (the job then starts over). */
 export function decodeCheckpoint(buf: Buffer, jobId: string, paramCount: number): Checkpoint {
-  let p: CheckpointPayload;
-  try {
-    p = packr.unpack(buf) as CheckpointPayload;
-  } catch (e) {
-    throw new Error(`checkpoint of ${jobId}: not decodable (${(e as Error).message})`);
-  }
-  if (p?.v !== 1 || p.kind !== 'checkpoint') throw new Error(`checkpoint of ${jobId}: version/kind ${p?.v}/${p?.kind} expected 1/checkpoint`);
+  const what = `checkpoint of ${jobId}`;
+  const obj = unpackPayload(buf, what);
+  checkHeader(obj, what, 'checkpoint');
+  const p = obj as unknown as CheckpointPayload;
   if (p.jobId !== jobId) throw new Error(`checkpoint of ${jobId}: belongs to job ${p.jobId}`);
   const f32 = (a: unknown, what: string) => {
     if (!(a instanceof Float32Array) || a.length !== paramCount) throw new Error(`checkpoint of ${jobId}: ${what} must be ${paramCount} float32 values`);
-    for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) throw new Error(`checkpoint of ${jobId}: ${what}[${i}] is not finite`);
+    expectAllFinite(a, `checkpoint of ${jobId}`, what);
     return Float32Array.from(a); // aligned copy
   };
   for (const k of ['step', 'epoch', 'stepInEpoch', 'optimizerT', 'epochCorrect', 'epochCount'] as const) {

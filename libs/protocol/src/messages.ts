@@ -5,7 +5,7 @@
 /** Format version of every payload this build writes and reads. */
 export const PROTOCOL_VERSION = 1;
 
-export type PayloadKind = 'weights' | 'shard-result' | 'shard-error' | 'dataset' | 'x-chunk' | 'y-chunk';
+export type PayloadKind = 'weights' | 'shard-result' | 'shard-error' | 'dataset' | 'x-chunk' | 'y-chunk' | 'checkpoint';
 
 /** Element types of typed arrays on the wire. */
 export type Dtype = 'f32' | 'u8' | 'u32' | 'bf16';
