@@ -145,7 +145,7 @@ describe.skipIf(!wasmSimdAvailable())('wasm-simd kernels', () => {
     }
   });
 
-  it('computes ReLU forward and backward and bias-gradient column sums with the same bits as jsKernels', () => {
+  it('computes ReLU forward and backward, bias-gradient column sums and shard-sum additions with the same bits as jsKernels', () => {
     const rng = new Rng(5);
     const bits = (x: Float32Array) => Array.from(new Uint32Array(x.buffer, x.byteOffset, x.length));
     for (const [rows, cols] of [[1, 1], [3, 5], [7, 4], [128, 10], [64, 257]]) {
@@ -175,6 +175,13 @@ describe.skipIf(!wasmSimdAvailable())('wasm-simd kernels', () => {
       const sP = new Float32Array(cols);
       wasm.columnSums(Float32Array.from(d), rows, cols, sP);
       expect(bits(sP)).toEqual(bits(sJ));
+      // adding one shard's sum to another's: float32 sums, the same bits
+      const aW = wasm.alloc(len), aJ = Float32Array.from(u);
+      aW.set(u);
+      wasm.addInto(aW, d, len);
+      jsKernels.addInto(aJ, d, len);
+      expect(bits(aW)).toEqual(bits(aJ));
+      if (len > 3) expect(aW[3]).toBe(Math.fround(u[3] + d[3]));
     }
   });
 

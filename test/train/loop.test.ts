@@ -23,6 +23,9 @@ describe('training loop', () => {
     const b = await train(job, { backend: localBackend(job), kernels: jsKernels });
     expect(Buffer.from(a.params.buffer).equals(Buffer.from(b.params.buffer))).toBe(true);
     expect(a.steps).toBe(3 * Math.ceil(150 / 20)); // the last, partial batch of each epoch counts
+    const init = new Float32Array(a.params.length);
+    initialParams(job, init);
+    expect(Buffer.from(a.params.buffer).equals(Buffer.from(init.buffer))).toBe(false); // it did train
   });
 
   it('one full-batch SGD step is w − η·(mean gradient), computed by hand from the network', async () => {
@@ -55,6 +58,19 @@ describe('training loop', () => {
     const a = await train(job, { backend: localBackend(job), kernels: jsKernels });
     const b = await train(job, { backend: new ReversedBackend(), kernels: jsKernels });
     expect(Buffer.from(b.params.buffer).equals(Buffer.from(a.params.buffer))).toBe(true);
+  });
+
+  it('refuses a backend that hands shards over out of order (the sum would change)', async () => {
+    const job = await irisJob();
+    class OutOfOrder implements GradientBackend {
+      readonly kernel = 'js';
+      private readonly inner = localBackend(job);
+      async computeStep(req: StepRequest, accept: (s: number, r: ShardGradient) => void): Promise<void> {
+        for (let s = req.shards.length - 1; s >= 0; s--) await this.inner.computeStep({ ...req, shards: [req.shards[s]] }, (_, r) => accept(s, r));
+      }
+      async close(): Promise<void> {}
+    }
+    await expect(train(job, { backend: new OutOfOrder(), kernels: jsKernels })).rejects.toThrow(/step 1: the backend handed over shard 2 where shard 0 was due/);
   });
 
   it('resumes from a mid-epoch checkpoint to the same weights as an uninterrupted run', async () => {

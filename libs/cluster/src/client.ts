@@ -41,8 +41,10 @@ export class ClusterClient {
     const jobId = validateJobId(opts.id ?? `${spec.name.replace(/[^A-Za-z0-9_-]+/g, '-').slice(0, 40)}-${randomBytes(4).toString('hex')}`);
     const trainHash = datasetHash(job.train);
     const testHash = job.test ? datasetHash(job.test) : undefined;
-    const up = await uploadDataset(this.redis, this.keys, job.train, trainHash, DATA_TTL_SECONDS);
-    const upTest = job.test && testHash ? await uploadDataset(this.redis, this.keys, job.test, testHash, DATA_TTL_SECONDS) : undefined;
+    const [up, upTest] = await Promise.all([
+      uploadDataset(this.redis, this.keys, job.train, trainHash, DATA_TTL_SECONDS),
+      job.test && testHash ? uploadDataset(this.redis, this.keys, job.test, testHash, DATA_TTL_SECONDS) : undefined,
+    ]);
     const record: JobRecord = {
       v: 1, jobId, spec, kernel, trainHash, testHash, scaling: job.scaling, featureNames: job.train.featureNames, submittedAt: Date.now(),
     };
@@ -101,7 +103,7 @@ export class ClusterClient {
     for (const r of raw) {
       if (!r) continue;
       try {
-        out.push(validateHeartbeat(JSON.parse(r)));
+        out.push(validateHeartbeat(r)); // it parses the JSON
       } catch {
         // a malformed heartbeat is skipped, not fatal for the listing
       }

@@ -351,3 +351,16 @@ export function columnSums(a: usize, rows: i32, cols: i32, out: usize): void {
     store<f32>(out + o, s);
   }
 }
+
+/** dst[i] += src[i] for i < len, in float32 (the shard sums of a step, added in shard order). */
+export function addInto(src: usize, dst: usize, len: i32): void {
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(src + o)));
+  }
+  for (; i < len; i++) {
+    const o = <usize>i << 2;
+    store<f32>(dst + o, load<f32>(dst + o) + load<f32>(src + o));
+  }
+}

@@ -143,11 +143,14 @@ export async function train(job: PreparedJob, opts: TrainOptions): Promise<Train
 
   const started = performance.now();
   let samples = 0;
-  let stepLoss = 0, stepCorrect = 0, stepCount = 0;
+  let stepLoss = 0, stepCorrect = 0, stepCount = 0, nextShard = 0;
   const accept = (shard: number, r: ShardGradient): void => {
+    // the sum's order is part of the result: a backend must hand shards over as 0, 1, 2, …
+    if (shard !== nextShard) throw new TrainingError(`step ${step + 1}: the backend handed over shard ${shard} where shard ${nextShard} was due`);
+    nextShard++;
     const g = r.grad;
     if (shard === 0) mean.set(g); // the sum starts at shard 0 itself, then adds shards 1, 2, … in order
-    else for (let i = 0; i < paramCount; i++) mean[i] += g[i];
+    else kernels.addInto(mean, g, paramCount);
     stepLoss += r.lossSum;
     stepCorrect += r.correct;
     stepCount += r.count;
@@ -158,7 +161,7 @@ export async function train(job: PreparedJob, opts: TrainOptions): Promise<Train
     for (let s = epoch === startEpoch ? startInEpoch : 0; s < stepsPerEpoch; s++) {
       if (opts.signal?.aborted) throw opts.signal.reason ?? new DOMException('training cancelled', 'AbortError');
       const shards = stepShards[s];
-      stepLoss = 0; stepCorrect = 0; stepCount = 0;
+      stepLoss = 0; stepCorrect = 0; stepCount = 0; nextShard = 0;
       await backend.computeStep({ step, epoch, params, shards }, accept);
       const n = shards.reduce((a, sh) => a + sh.length, 0);
       if (stepCount !== n) throw new TrainingError(`step ${step}: the backend returned ${stepCount} samples, expected ${n}`);

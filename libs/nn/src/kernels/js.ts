@@ -146,6 +146,10 @@ export const jsKernels: Kernels = {
     for (let i = 0; i < len; i++) if (!(u[i] > 0)) d[i] = 0;
   },
 
+  addInto(dst: Float32Array, src: Float32Array, len: number): void {
+    for (let i = 0; i < len; i++) dst[i] += src[i]; // a Float32Array store: the float32 sum
+  },
+
   columnSums(A: Float32Array, rows: number, cols: number, out: Float32Array): void {
     for (let j = 0; j < cols; j++) out[j] = 0;
     for (let r = 0, o = 0; r < rows; r++, o += cols) for (let j = 0; j < cols; j++) out[j] += A[o + j]; // float32 stores: f32 sums

@@ -26,6 +26,8 @@ export interface Kernels {
   reluForward(u: Float32Array, z: Float32Array, len: number): void;
   /** d[i] = u[i] > 0 ? d[i] : 0 for i < len (the ReLU derivative applied to deltas, in place). */
   reluBackward(u: Float32Array, d: Float32Array, len: number): void;
+  /** dst[i] += src[i] for i < len, in float32 (adding a shard's gradient sum to the step's). */
+  addInto(dst: Float32Array, src: Float32Array, len: number): void;
   /** out[j] = Σ_r A[r, j] for A [rows, cols], summed in row order in float32 (bias gradients). */
   columnSums(A: Float32Array, rows: number, cols: number, out: Float32Array): void;
   /**

@@ -47,6 +47,7 @@ interface GemmExports {
   matmulAtB(a: number, b: number, c: number, m: number, n: number, k: number, scratch: number): void;
   reluForward(u: number, z: number, len: number): void;
   reluBackward(u: number, d: number, len: number): void;
+  addInto(src: number, dst: number, len: number): void;
   columnSums(a: number, rows: number, cols: number, out: number): void;
   divideCheck(g: number, len: number, n: number): number;
   adamStep(w: number, g: number, m: number, v: number, len: number, b1: number, b2: number, a1: number, a2: number, alpha: number, epsHat: number): void;
@@ -209,6 +210,10 @@ export function createWasmKernels(opts: WasmKernelOptions = {}): Kernels {
 
     reluBackward(u, d, len) {
       elementwise('reluBackward', 'u', u, 'd', d, true, len, gemm.reluBackward);
+    },
+
+    addInto(dst, src, len) {
+      elementwise('addInto', 'src', src, 'dst', dst, true, len, gemm.addInto);
     },
 
     columnSums(A, rows, cols, out) {
