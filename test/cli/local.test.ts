@@ -62,15 +62,20 @@ describe('redgrad train --local', () => {
   });
 
   it('evaluates a model file on labelled data and warm-starts from it', async () => {
-    await redgrad('train', '--local', join(EXAMPLES, 'iris.json'), '--out', join(dir, 'iris.json'));
+    const cold = await redgrad('train', '--local', join(EXAMPLES, 'iris.json'), '--out', join(dir, 'iris.json'), '--json');
+    expect(cold.code).toBe(0);
     const irisCsv = new URL('../../libs/data/builtin/iris.csv', import.meta.url).pathname;
     const ev = await redgrad('evaluate', join(dir, 'iris.json'), irisCsv, '--json');
     const e = JSON.parse(ev.stdout);
     expect(e.samples).toBe(150);
     expect(e.accuracy).toBeGreaterThan(0.95);
     expect(e.confusion.flat().reduce((a: number, b: number) => a + b, 0)).toBe(150);
-    const warm = await redgrad('train', '--local', join(EXAMPLES, 'iris.json'), '--init', join(dir, 'iris.json'), '--json');
+    const warm = await redgrad('train', '--local', join(EXAMPLES, 'iris.json'), '--init', join(dir, 'iris.json'), '--json', '--out', join(dir, 'warm.json'));
     expect(warm.code).toBe(0);
+    // --init was used: the same seed from the initial weights would give the cold model byte for
+    // byte, and training on from the trained weights ends lower
+    expect(Buffer.compare(await readFile(join(dir, 'warm.json')), await readFile(join(dir, 'iris.json')))).not.toBe(0);
+    expect(JSON.parse(warm.stdout).trainLoss).toBeLessThan(JSON.parse(cold.stdout).trainLoss);
   });
 
   it('fails with a one-line reason and no stack trace on bad input', async () => {

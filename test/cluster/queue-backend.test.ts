@@ -94,7 +94,12 @@ describe('QueueBackend against a real Redis', () => {
 
   it('sends a backup task for a shard whose result does not come, and still matches the local run', async () => {
     // a short timeout, and room for a slow machine to need more than one backup
-    const { job, result, backend } = await runDistributed((task, id) => (task.shard === 1 && !id.includes('-r') ? 'ignore' : 'normal'), 200, 0, 20);
+    const ids: string[] = [];
+    const { job, result, backend } = await runDistributed((task, id) => {
+      ids.push(id);
+      return task.shard === 1 && !id.includes('-r') ? 'ignore' : 'normal';
+    }, 200, 0, 20);
+    expect(ids.filter((id) => /_1-r\d+$/.test(id)).length, 'backup tasks were dispatched for shard 1').toBeGreaterThan(0);
     const local = await train(job, { backend: new LocalBackend(job.arch, jsKernels, job.train, true, job.spec.shardSize), kernels: jsKernels });
     expect(Buffer.from(result.params.buffer).equals(Buffer.from(local.params.buffer))).toBe(true);
     expect(backend.timings.steps).toBe(result.steps);

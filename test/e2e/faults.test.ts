@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { cleanPrefix, startRedisServer, uniquePrefix } from '../setup/redis.js';
-import { FAST_FAILOVER, IRIS, cli, localModelBytes, startService, stopAll, writeSpec, useTestRedis, lastJson, waitForProgress } from './harness.js';
+import { FAST_FAILOVER, IRIS, cli, localModelBytes, scanKeys, startService, stopAll, writeSpec, useTestRedis, lastJson, waitForProgress } from './harness.js';
 
 const testRedis = useTestRedis();
 const redisUrl = testRedis.url;
@@ -27,6 +27,9 @@ describe('bad input and faults', () => {
     expect(r2.code).toBe(1);
     expect(r2.stderr).toMatch(/data\.csv line 3: column "b" is NaN; only finite numbers are allowed/);
     expect(await testRedis.redis.exists(`${prefix}:jobs`)).toBe(0); // nothing was queued
+    expect(await scanKeys(testRedis.redis, `${prefix}*`), 'nor uploaded').toEqual([]);
+    // BullMQ writes its queue's meta key when the client opens the queue; no job entry
+    expect((await scanKeys(testRedis.redis, `{${prefix}}*`)).filter((k) => !k.endsWith(':meta'))).toEqual([]);
   });
 
   it('survives garbage on both queues and on results streams; a concurrent good job finishes byte-identical', async () => {
@@ -140,9 +143,12 @@ describe('bad input and faults', () => {
       await new Promise((r) => setTimeout(r, 1000));
       restarted = await startRedisServer({ appendonly: true, appendfsync: 'always', port: server.port, dir: server.dir });
       const r = await cli(['watch', 'aof-job', '--json'], env, 150_000);
-      expect(JSON.parse(r.stdout).status).toBe('completed');
+      const final = JSON.parse(r.stdout);
+      expect(final.status).toBe('completed');
+      expect(final.workersSeen).toBeGreaterThanOrEqual(1);
+      expect(final.timings.localComputeMs).toBe(0);
       const out = join(spec, '..', 'aof-model.json');
-      await cli(['export', 'aof-job', '-o', out], env);
+      expect((await cli(['export', 'aof-job', '-o', out], env)).code).toBe(0);
       expect(Buffer.compare(await readFile(out), expected)).toBe(0);
     } finally {
       await stopAll();
