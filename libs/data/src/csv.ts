@@ -155,7 +155,7 @@ function splitRecords(text: string, source: string): CsvRecord[] {
     let cell = '';
     let quotedAny = false;
     for (;;) {
-      if (i < len && text[i] === '"' && cell.trim() === '') {
+      if (i < len && text[i] === '"') { // a quote opens a field only at its start
         quotedAny = true;
         cell = '';
         i++;
@@ -180,7 +180,9 @@ function splitRecords(text: string, source: string): CsvRecord[] {
           throw new DataError(`${source} line ${line}: unexpected ${JSON.stringify(text[i])} after a closing quote`);
         }
       }
-      while (i < len && text[i] !== ',' && text[i] !== '\n' && text[i] !== '\r') cell += text[i++];
+      const plain = i;
+      while (i < len && text[i] !== ',' && text[i] !== '\n' && text[i] !== '\r') i++;
+      cell += text.slice(plain, i);
       cells.push(cell);
       cell = '';
       if (i < len && text[i] === ',') {

@@ -1,27 +1,23 @@
 /**
- * Seeded PRNG: xoshiro128** (Blackman & Vigna, 2018). 128 bits of state that can be saved and
- * restored exactly, so a checkpoint resumes the same random stream.
+ * Seeded PRNG: xoshiro128** (Blackman & Vigna, 2018), 128 bits of state from one integer seed.
+ * Checkpoints need no RNG state: every stream (init, split, each epoch's order) is derived anew from
+ * (seed, purpose) with deriveSeed.
  */
 export class Rng {
   private s: Uint32Array; // [4]
 
-  constructor(seed: number | Uint32Array) {
+  constructor(seed: number) {
+    // splitmix32 expands one integer seed into four well-mixed words
     this.s = new Uint32Array(4);
-    if (seed instanceof Uint32Array) {
-      if (seed.length !== 4) throw new Error(`Rng state must have 4 words, got ${seed.length}`);
-      this.s.set(seed);
-    } else {
-      // splitmix32 expands one integer seed into four well-mixed words
-      let x = seed >>> 0;
-      for (let i = 0; i < 4; i++) {
-        x = (x + 0x9e3779b9) >>> 0;
-        let z = x;
-        z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-        z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-        this.s[i] = (z ^ (z >>> 16)) >>> 0;
-      }
-      if ((this.s[0] | this.s[1] | this.s[2] | this.s[3]) === 0) this.s[0] = 1;
+    let x = seed >>> 0;
+    for (let i = 0; i < 4; i++) {
+      x = (x + 0x9e3779b9) >>> 0;
+      let z = x;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+      this.s[i] = (z ^ (z >>> 16)) >>> 0;
     }
+    if ((this.s[0] | this.s[1] | this.s[2] | this.s[3]) === 0) this.s[0] = 1;
     this.gaussSpare = NaN;
   }
 
@@ -80,11 +76,6 @@ export class Rng {
       a[j] = tmp;
     }
     return a;
-  }
-
-  /** The state words, for checkpoints (a copy). */
-  state(): Uint32Array {
-    return Uint32Array.from(this.s);
   }
 }
 
