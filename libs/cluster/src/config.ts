@@ -41,10 +41,15 @@ export function connectRedis(url: string, name: string): Redis {
   return new Redis(url, { maxRetriesPerRequest: null, connectionName: name, enableOfflineQueue: true });
 }
 
+/** A Redis URL fit for logs and messages: the password, if any, masked. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^@/]*)@/, '//***@');
+}
+
 /** Connects and PINGs with a deadline, so a CLI command fails fast with a clear reason. */
 export async function connectChecked(url: string, name: string, timeoutMs = 5000): Promise<Redis> {
   const redis = new Redis(url, { maxRetriesPerRequest: 1, connectionName: name, lazyConnect: true, connectTimeout: timeoutMs, retryStrategy: () => null });
-  const shown = url.replace(/\/\/([^@/]*)@/, '//***@');
+  const shown = redactUrl(url);
   try {
     await redis.connect();
     await redis.ping();

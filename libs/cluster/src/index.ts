@@ -1,4 +1,4 @@
-export { clusterEnv, connectRedis, connectChecked, envInt } from './config.js';
+export { clusterEnv, connectRedis, connectChecked, envInt, redactUrl } from './config.js';
 export type { ClusterEnv, ServiceOptions } from './config.js';
 export { parseJobRecord, readJobRecord, JobRecordError } from './job-record.js';
 export type { JobRecord } from './job-record.js';

@@ -21,8 +21,8 @@ export function evaluate(net: Network, ds: Dataset): Evaluation {
   const classes = o === 1 ? 2 : o;
   const confusion = classification ? Array.from({ length: classes }, () => new Array<number>(classes).fill(0)) : undefined;
   let loss = 0, sse = 0;
-  const mean = new Float64Array(o);
-  for (let i = 0; i < ds.n * o; i++) mean[i % o] += ds.y[i] / ds.n;
+  const mean = new Float64Array(o); // regression targets' means, for R²
+  if (!classification) for (let i = 0; i < ds.n * o; i++) mean[i % o] += ds.y[i] / ds.n;
   let sst = 0;
   for (let start = 0; start < ds.n; start += net.maxRows) {
     const count = Math.min(net.maxRows, ds.n - start);

@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { ClusterClient, clusterEnv, connectChecked, freePort, redisServerArgs } from '@redgrad/cluster';
+import { ClusterClient, clusterEnv, connectChecked, freePort, redactUrl, redisServerArgs } from '@redgrad/cluster';
 import { CliError } from '../errors.js';
 
 const APPS = fileURLToPath(new URL('../../../', import.meta.url));
@@ -99,7 +100,7 @@ export async function clusterCommand(flags: ClusterFlags, follow: (c: ClusterCli
     const serviceEnv = { ...process.env, REDIS_URL: redisUrl, REDGRAD_PREFIX: env.prefix, ...(quiet ? { REDGRAD_LOG_LEVEL: 'warn' } : {}) };
     start('coordinator', SERVICE_COMMANDS.coordinator, serviceEnv);
     for (let i = 1; i <= n; i++) start(`worker-${i}`, SERVICE_COMMANDS.worker, { ...serviceEnv, REDGRAD_WORKER_ID: `local-worker-${i}-${process.pid}` });
-    say(`coordinator and ${n} worker(s) starting against ${redisUrl.replace(/\/\/([^@/]*)@/, '//***@')} (prefix ${env.prefix})`);
+    say(`coordinator and ${n} worker(s) starting against ${redactUrl(redisUrl)} (prefix ${env.prefix})`);
     if (!flags.submit) {
       say('running; submit jobs from another terminal with REDIS_URL set, Ctrl-C stops everything');
       await new Promise(() => {});
@@ -108,7 +109,6 @@ export async function clusterCommand(flags: ClusterFlags, follow: (c: ClusterCli
     say(`submitted ${r.jobId}`);
     process.exitCode = await follow(client, r.jobId);
     if (flags.out && process.exitCode === 0) {
-      const { writeFile } = await import('node:fs/promises');
       await writeFile(flags.out, (await client.model(r.jobId))!);
       say(`model written to ${flags.out}`);
     }
