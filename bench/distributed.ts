@@ -33,7 +33,10 @@ const samplesFor = (batch: number) => batch * Math.max(12, Math.round(10_240 / b
 
 function syntheticMnistLike(N: number, seed = 7): Dataset {
   let s = seed >>> 0;
-  const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+  const rnd = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
   const x = new Float32Array(N * 784); // [N, 784] pixels k/255, like IDX data
   for (let i = 0; i < x.length; i++) x[i] = Math.fround(Math.floor(rnd() * 256) / 255);
   const y = new Float32Array(N * 10); // [N, 10] one-hot

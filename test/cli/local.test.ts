@@ -41,6 +41,7 @@ describe('redgrad train --local', () => {
     const a = await redgrad('train', '--local', join(EXAMPLES, 'iris.json'), '--json', '--out', join(dir, 'a.json'));
     const b = await redgrad('train', '--local', join(EXAMPLES, 'iris.json'), '--json', '--out', join(dir, 'b.json'));
     expect(a.code).toBe(0);
+    expect(b.code).toBe(0);
     const summary = JSON.parse(a.stdout);
     expect(summary.testAccuracy).toBeGreaterThanOrEqual(0.95);
     for (const key of ['trainLoss', 'testLoss', 'testAccuracy', 'epochs', 'steps', 'samplesPerSecond']) expect(summary).toHaveProperty(key);

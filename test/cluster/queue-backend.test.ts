@@ -55,7 +55,12 @@ function fakeWorker(job: PreparedJob, queue: Queue<GradientTask>, keys: Keys, be
       await new Promise((r) => setTimeout(r, 5));
     }
   })();
-  return { stop: async () => ((stop = true), await loop) };
+  return {
+    stop: async () => {
+      stop = true;
+      await loop;
+    },
+  };
 }
 
 async function runDistributed(behave: Parameters<typeof fakeWorker>[3], taskTimeoutMs = 10_000, localShards = 0, maxAttempts = 3) {

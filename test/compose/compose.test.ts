@@ -6,6 +6,10 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
+import type {
+  ToolConfig,
+  YamlMap,
+} from './compose-file.js';
 import {
   COMPOSE_FILE,
   ComposeSyntaxError,
@@ -18,8 +22,6 @@ import {
   parseComposeYaml,
   readComposeFile,
   splitCommand,
-  type ToolConfig,
-  type YamlMap,
 } from './compose-file.js';
 
 const run = promisify(execFile);

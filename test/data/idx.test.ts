@@ -10,7 +10,9 @@ function idxBytes(magic: number, dims: number[], payload: number[]): Uint8Array 
   const out = new Uint8Array(4 + 4 * dims.length + payload.length);
   const view = new DataView(out.buffer);
   view.setUint32(0, magic, false);
-  dims.forEach((d, i) => view.setUint32(4 + 4 * i, d, false));
+  dims.forEach((d, i) => {
+    view.setUint32(4 + 4 * i, d, false);
+  });
   out.set(payload, 4 + 4 * dims.length);
   return out;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { applyScaling, DataError, fitScaling, validateScaling, type Dataset } from '@redgrad/data';
+import type { Dataset } from '@redgrad/data';
+import { applyScaling, DataError, fitScaling, validateScaling } from '@redgrad/data';
 
 // 4 samples, 3 features; the third column is constant.
 const ds: Dataset = {

@@ -3,6 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import type {
+  DataSource,
+} from '@redgrad/data';
 import {
   builtin,
   datasetHash,
@@ -12,7 +15,6 @@ import {
   loadData,
   parseCsv,
   validateDataSource,
-  type DataSource,
 } from '@redgrad/data';
 
 describe('validateDataSource', () => {
@@ -92,7 +94,9 @@ describe('loadData', () => {
     const header = (magic: number, dims: number[]) => {
       const b = Buffer.alloc(4 + 4 * dims.length);
       b.writeUInt32BE(magic, 0);
-      dims.forEach((d, i) => b.writeUInt32BE(d, 4 + 4 * i));
+      dims.forEach((d, i) => {
+        b.writeUInt32BE(d, 4 + 4 * i);
+      });
       return b;
     };
     writeFileSync(join(dir, 'img.gz'), gzipSync(Buffer.concat([header(IDX_IMAGES_MAGIC, [2, 1, 2]), Buffer.from([0, 255, 255, 0])])));

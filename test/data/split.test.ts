@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { builtin, classOf, DataError, splitTrainTest, subset, type Dataset } from '@redgrad/data';
+import type { Dataset } from '@redgrad/data';
+import { builtin, classOf, DataError, splitTrainTest, subset } from '@redgrad/data';
 
 const iris = await builtin('iris');
 const sine = await builtin('sine');

@@ -46,12 +46,20 @@ export function startService(kind: 'coordinator' | 'worker', env: Record<string,
 export function startCommand(name: string, command: string[], env: Record<string, string>): Service {
   const proc = spawn(command[0], command.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
   let log = '';
-  const keep = (b: Buffer) => (log = (log + b.toString()).slice(-200_000));
+  const keep = (b: Buffer) => {
+    log = (log + b.toString()).slice(-200_000);
+  };
   proc.stdout!.on('data', keep);
   proc.stderr!.on('data', keep);
   let exited = false;
   let code: number | null = null;
-  const exit = new Promise<void>((r) => proc.once('exit', (c) => ((exited = true), (code = c), r())));
+  const exit = new Promise<void>((r) =>
+    proc.once('exit', (c) => {
+      exited = true;
+      code = c;
+      r();
+    }),
+  );
   const svc: Service = {
     name, proc, pid: proc.pid!, logs: () => log, alive: () => !exited,
     stop: async () => {
@@ -152,6 +160,7 @@ export function useTestRedis(): { readonly url: string; readonly redis: Redis } 
 }
 
 /** The last line of a command's stdout as JSON (`submit --watch --json` prints the id line first). */
+// biome-ignore lint/suspicious/noExplicitAny: each command prints its own JSON shape, which the calling test reads
 export function lastJson(stdout: string): any {
   return JSON.parse(stdout.trim().split('\n').pop() || '{}');
 }

@@ -12,6 +12,7 @@ const model: Model = {
   kernel: 'js',
 };
 
+// biome-ignore lint/suspicious/noExplicitAny: the edits break the file's shape on purpose
 function mutate(edit: (file: any) => void): string {
   const f = JSON.parse(modelToJson(model));
   edit(f);

@@ -1,5 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import type {
+  DatasetLike,
+} from '@redgrad/protocol';
 import {
   Keys,
   ProtocolError,
@@ -8,7 +11,6 @@ import {
   encodeShardResult,
   readDatasetMeta,
   uploadDataset,
-  type DatasetLike,
 } from '@redgrad/protocol';
 import { cleanPrefix, uniquePrefix } from '../setup/redis.js';
 

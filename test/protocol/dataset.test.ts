@@ -1,14 +1,15 @@
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
+import type {
+  DatasetLike,
+} from '@redgrad/protocol';
 import {
-  ProtocolError,
   decodeDatasetChunk,
   decodeDatasetMeta,
   encodeDatasetMeta,
   isU8Compactable,
   joinDataset,
   splitDataset,
-  type DatasetLike,
 } from '@redgrad/protocol';
 import { errorOf } from './error-of.js';
 

@@ -1,5 +1,9 @@
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
+import type {
+  ProtocolErrorCode,
+  ShardResultInit,
+} from '@redgrad/protocol';
 import {
   PROTOCOL_VERSION,
   ProtocolError,
@@ -7,8 +11,6 @@ import {
   decodeWeights,
   encodeShardResult,
   encodeWeights,
-  type ProtocolErrorCode,
-  type ShardResultInit,
 } from '@redgrad/protocol';
 
 const packr = new Packr({ moreTypes: true, useRecords: false });

@@ -1,4 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import type {
+  JobProgress,
+  WorkerHeartbeat,
+} from '@redgrad/protocol';
 import {
   JOB_STATUSES,
   ProtocolError,
@@ -9,8 +13,6 @@ import {
   validateHeartbeat,
   validateJobStatus,
   validateProgress,
-  type JobProgress,
-  type WorkerHeartbeat,
 } from '@redgrad/protocol';
 
 describe('worker heartbeat', () => {

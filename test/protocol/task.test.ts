@@ -1,14 +1,15 @@
 import { describe, expect, it } from 'vitest';
+import type {
+  GradientTask,
+} from '@redgrad/protocol';
 import {
   Keys,
   PROTOCOL_VERSION,
-  ProtocolError,
   checkTaskIdentity,
   decodeIndices,
   encodeIndices,
   makeGradientTask,
   validateGradientTask,
-  type GradientTask,
 } from '@redgrad/protocol';
 import { errorOf } from './error-of.js';
 

@@ -1,7 +1,8 @@
 // Test helpers for a throwaway Redis: spawn a local redis-server on a free
 // port (never 6379 — a developer's Redis runs there), and keep tests apart
 // with unique key prefixes that are cleaned with SCAN afterwards.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { connect } from 'node:net';

@@ -51,7 +51,9 @@ describe('training loop', () => {
         for (let s = req.shards.length - 1; s >= 0; s--) {
           await this.inner.computeStep({ ...req, shards: [req.shards[s]] }, (_, r) => (got[s] = { ...r, grad: Float32Array.from(r.grad) }));
         }
-        got.forEach((r, s) => accept(s, r));
+        got.forEach((r, s) => {
+          accept(s, r);
+        });
       }
       async close(): Promise<void> {}
     }

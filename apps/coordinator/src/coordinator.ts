@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import { GRADIENT_QUEUE, JOBS_QUEUE, Keys } from '@redgrad/protocol';
 import type { GradientTask } from '@redgrad/protocol';
 import { connectRedis, envInt } from '@redgrad/cluster';
-import type { Logger, ServiceOptions } from '@redgrad/cluster';
+import type { ServiceOptions } from '@redgrad/cluster';
 import { runJob } from './run-job.js';
 
 /** Every setting; the defaults live in one place, coordinatorOptionsFromEnv (documented in README). */
@@ -69,7 +69,9 @@ export class Coordinator {
     this.worker.on('error', (e) => o.log.warn({ err: e.message }, 'jobs worker error'));
     // BullMQ could not extend a job's lock: stop running it here, since stall detection hands it to
     // another coordinator (two runners would be harmless, being deterministic, but wasteful)
-    this.worker.on('lockRenewalFailed', (ids) => ids.forEach((id) => this.worker.cancelJob(id, 'lost the job lock')));
+    this.worker.on('lockRenewalFailed', (ids) => {
+      for (const id of ids) this.worker.cancelJob(id, 'lost the job lock');
+    });
     this.worker.on('failed', (job, e) => o.log.warn({ job: job?.id, err: e.message }, 'job ended with an error'));
   }
 

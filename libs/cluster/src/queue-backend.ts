@@ -1,8 +1,8 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { ProtocolError, decodeShardMessage, encodeIndices, encodeWeights, makeGradientTask, openStepResults, readStepResults, taskId } from '@redgrad/protocol';
-import type { GradientTask, Keys, ShardResult } from '@redgrad/protocol';
+import { decodeShardMessage, encodeIndices, encodeWeights, makeGradientTask, openStepResults, readStepResults, taskId } from '@redgrad/protocol';
+import type { GradientTask, Keys, ProtocolError, ShardResult } from '@redgrad/protocol';
 import { TrainingError } from '@redgrad/train';
 import type { GradientBackend, ShardGradient, StepRequest } from '@redgrad/train';
 

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { readCsv } from './csv.js';
-import { DataError, type Dataset } from './dataset.js';
+import type { Dataset } from './dataset.js';
+import { DataError } from './dataset.js';
 
 /** Small sets shipped with the package, for smoke tests, examples and the tests' oracles. */
 const BUILTINS: Record<string, () => Promise<Dataset>> = {

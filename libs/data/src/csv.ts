@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { DataError, type Dataset, type Task } from './dataset.js';
+import type { Dataset, Task } from './dataset.js';
+import { DataError } from './dataset.js';
 
 export type LabelSpec = string | number | (string | number)[];
 
@@ -206,8 +207,8 @@ export function parseFeatureCsv(text: string, opts: { source: string; features: 
   const records = splitRecords(text, source);
   if (records.length === 0) throw new DataError(`${source}: empty file`);
   const header = records[0].cells.map((c) => c.trim());
-  const named = opts.featureNames && opts.featureNames.every((f) => header.includes(f));
-  const cols = named ? opts.featureNames!.map((f) => header.indexOf(f)) : header.map((_, j) => j);
+  const names = opts.featureNames;
+  const cols = names?.every((f) => header.includes(f)) ? names.map((f) => header.indexOf(f)) : header.map((_, j) => j);
   if (cols.length !== features) {
     throw new DataError(`${source}: has ${header.length} columns (${header.join(', ')}); the model takes ${features} features${opts.featureNames ? ` (${opts.featureNames.join(', ')})` : ''}`);
   }
@@ -216,7 +217,9 @@ export function parseFeatureCsv(text: string, opts: { source: string; features: 
   const x = new Float32Array(rows.length * features); // [n, features]
   rows.forEach((r, i) => {
     if (r.cells.length !== header.length) throw new DataError(`${source} line ${r.line}: expected ${header.length} cells, got ${r.cells.length}`);
-    cols.forEach((c, j) => (x[i * features + j] = parseNumber(r.cells[c], header[c], r.line, source)));
+    cols.forEach((c, j) => {
+      x[i * features + j] = parseNumber(r.cells[c], header[c], r.line, source);
+    });
   });
   return { x, n: rows.length, header };
 }

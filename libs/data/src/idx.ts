@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { DataError, type Dataset } from './dataset.js';
+import type { Dataset } from './dataset.js';
+import { DataError } from './dataset.js';
 
 /** Type code 0x08 (unsigned byte) with 3 dims (images) or 1 dim (labels): the MNIST layout. */
 export const IDX_IMAGES_MAGIC = 0x00000803;

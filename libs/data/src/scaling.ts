@@ -1,4 +1,5 @@
-import { DataError, type Dataset } from './dataset.js';
+import type { Dataset } from './dataset.js';
+import { DataError } from './dataset.js';
 import { readScaling } from '@redgrad/nn';
 import type { ModelScaling, ScalingMethod } from '@redgrad/nn';
 

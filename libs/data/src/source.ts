@@ -1,7 +1,9 @@
 import { isAbsolute, resolve } from 'node:path';
 import { builtin, builtinNames } from './builtin.js';
-import { readCsv, type LabelSpec } from './csv.js';
-import { DataError, type Dataset, type Task } from './dataset.js';
+import type { LabelSpec } from './csv.js';
+import { readCsv } from './csv.js';
+import type { Dataset, Task } from './dataset.js';
+import { DataError } from './dataset.js';
 import { describe } from '@redgrad/nn';
 import { FASHION_MNIST_CLASSES, fashionMnistPaths, readIdx } from './idx.js';
 

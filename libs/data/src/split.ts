@@ -1,5 +1,6 @@
 import { Rng, deriveSeed } from '@redgrad/nn';
-import { classOf, DataError, subset, type Dataset } from './dataset.js';
+import type { Dataset } from './dataset.js';
+import { classOf, DataError, subset } from './dataset.js';
 
 /** Sub-stream tag for the train/test split, so it never shares random numbers with init or epoch shuffles. */
 const SPLIT_STREAM = 0x5e1;
@@ -36,7 +37,10 @@ export function splitTrainTest(ds: Dataset, fraction: number, seed: number): { t
 function classGroups(ds: Dataset): Uint32Array[] {
   const counts = new Array<number>(ds.outputs).fill(0);
   const cls = new Uint32Array(ds.n);
-  for (let i = 0; i < ds.n; i++) counts[(cls[i] = classOf(ds, i))]++;
+  for (let i = 0; i < ds.n; i++) {
+    cls[i] = classOf(ds, i);
+    counts[cls[i]]++;
+  }
   const groups = counts.map((c) => new Uint32Array(c));
   const fill = new Array<number>(ds.outputs).fill(0);
   for (let i = 0; i < ds.n; i++) groups[cls[i]][fill[cls[i]]++] = i;

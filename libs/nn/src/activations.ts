@@ -22,7 +22,8 @@ export function activate(act: Activation, u: Float32Array, z: Float32Array, rows
       for (let i = 0; i < len; i++) z[i] = Math.tanh(u[i]);
       return;
     case 'relu':
-      return kernels.reluForward(u, z, len); // max(u, 0); the kernels' loop (SIMD in WebAssembly)
+      kernels.reluForward(u, z, len); // max(u, 0); the kernels' loop (SIMD in WebAssembly)
+      return;
     case 'softmax':
       for (let r = 0, o = 0; r < rows; r++, o += width) {
         let max = -Infinity;
@@ -48,7 +49,8 @@ export function activateBackward(act: Activation, u: Float32Array, z: Float32Arr
       for (let i = 0; i < len; i++) d[i] *= 1 - z[i] * z[i]; // tanh' = 1 − tanh²
       return;
     case 'relu':
-      return kernels.reluBackward(u, d, len); // f' = 1 for u > 0, else 0
+      kernels.reluBackward(u, d, len); // f' = 1 for u > 0, else 0
+      return;
     case 'softmax':
       // ∂z_i/∂u_j = z_i(δ_ij − z_j)  ⇒  (Jᵀd)_i = z_i (d_i − Σ_j d_j z_j)
       for (let r = 0, o = 0; r < rows; r++, o += width) {

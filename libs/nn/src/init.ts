@@ -1,5 +1,5 @@
 import type { LayerLayout } from './network.js';
-import { Rng } from './rng.js';
+import type { Rng } from './rng.js';
 
 export const INITS = ['auto', 'xavier', 'he'] as const;
 export type Init = (typeof INITS)[number];

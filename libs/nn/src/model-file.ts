@@ -146,10 +146,14 @@ function readParameters(p: unknown, layers: ReturnType<typeof layout>['layers'],
       if (!Array.isArray(e.W) || e.W.length !== l.outputs) throw new ModelFileError(`${where}.layers[${i}].W: expected ${l.outputs} rows`);
       e.W.forEach((row: unknown, j: number) => {
         if (!Array.isArray(row) || row.length !== l.inputs) throw new ModelFileError(`${where}.layers[${i}].W[${j}]: expected ${l.inputs} numbers`);
-        row.forEach((v: unknown, k: number) => (params[l.wOffset + j * l.inputs + k] = finite(v, `${where}.layers[${i}].W[${j}][${k}]`)));
+        row.forEach((v: unknown, k: number) => {
+          params[l.wOffset + j * l.inputs + k] = finite(v, `${where}.layers[${i}].W[${j}][${k}]`);
+        });
       });
       if (!Array.isArray(e.b) || e.b.length !== l.outputs) throw new ModelFileError(`${where}.layers[${i}].b: expected ${l.outputs} numbers`);
-      e.b.forEach((v: unknown, j: number) => (params[l.bOffset + j] = finite(v, `${where}.layers[${i}].b[${j}]`)));
+      e.b.forEach((v: unknown, j: number) => {
+        params[l.bOffset + j] = finite(v, `${where}.layers[${i}].b[${j}]`);
+      });
     });
   } else {
     throw new ModelFileError(`${where}.encoding: expected "base64-float32le" or "arrays", got ${JSON.stringify(o.encoding)}`);

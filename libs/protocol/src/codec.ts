@@ -2,8 +2,10 @@
 // typed arrays wrapped as { dtype, length, data } so a reader can check them.
 import { Packr, Unpackr } from 'msgpackr';
 import { ProtocolError } from './errors.js';
-import { PROTOCOL_VERSION, type Dtype, type PayloadKind } from './messages.js';
-import { describeValue, expectRecord, typedArrayTag, type Fields } from './validate.js';
+import type { Dtype, PayloadKind } from './messages.js';
+import { PROTOCOL_VERSION } from './messages.js';
+import type { Fields } from './validate.js';
+import { describeValue, expectRecord, typedArrayTag } from './validate.js';
 
 // moreTypes: typed arrays travel as msgpackr typed-array extensions (a
 // Float32Array comes back as one, not as a Buffer). useRecords: false keeps

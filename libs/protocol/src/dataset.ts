@@ -5,7 +5,11 @@
 import { checkHeader, packPayload, readTensorFields, unpackPayload, wireTensor } from './codec.js';
 import { ProtocolError } from './errors.js';
 import { DATA_HASH_PATTERN } from './keys.js';
-import { PROTOCOL_VERSION, type DatasetChunk, type DatasetLike, type DatasetMeta } from './messages.js';
+import type { DatasetChunk, DatasetLike, DatasetMeta } from './messages.js';
+import { PROTOCOL_VERSION } from './messages.js';
+import type {
+  Fields,
+} from './validate.js';
 import {
   expectAllFinite,
   expectEqual,
@@ -14,7 +18,6 @@ import {
   expectRecord,
   expectString,
   expectStringArray,
-  type Fields,
 } from './validate.js';
 
 /** Largest x or y buffer (elements) a data set may declare: 4 GiB of float32. */

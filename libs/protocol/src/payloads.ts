@@ -2,8 +2,10 @@
 import { checkHeader, packPayload, readTensor, unpackPayload, wireTensor } from './codec.js';
 import { ProtocolError } from './errors.js';
 import { JOB_ID_PATTERN, WORKER_ID_PATTERN } from './keys.js';
-import { PROTOCOL_VERSION, type ShardResult, type WeightsPayload } from './messages.js';
-import { expectAllFinite, expectEqual, expectFinite, expectInt, expectRecord, expectString, type Fields } from './validate.js';
+import type { ShardResult, WeightsPayload } from './messages.js';
+import { PROTOCOL_VERSION } from './messages.js';
+import type { Fields } from './validate.js';
+import { expectAllFinite, expectEqual, expectFinite, expectInt, expectRecord, expectString } from './validate.js';
 import { fromBf16 } from './bf16.js';
 
 export interface WeightsExpect {

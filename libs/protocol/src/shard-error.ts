@@ -3,8 +3,10 @@
 // list as ShardResults so the coordinator learns at once instead of waiting for a timeout.
 import { checkHeader, packPayload, unpackPayload } from './codec.js';
 import { WORKER_ID_PATTERN } from './keys.js';
-import { PROTOCOL_VERSION, type ShardResult } from './messages.js';
-import { readShardIdentity, shardResultFields, type ShardResultExpect } from './payloads.js';
+import type { ShardResult } from './messages.js';
+import { PROTOCOL_VERSION } from './messages.js';
+import type { ShardResultExpect } from './payloads.js';
+import { readShardIdentity, shardResultFields } from './payloads.js';
 import { expectString } from './validate.js';
 
 export interface ShardError {

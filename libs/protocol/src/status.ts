@@ -1,7 +1,11 @@
 // JSON messages about jobs and workers: heartbeats, progress, the job state hash.
 import { ProtocolError } from './errors.js';
 import { JOB_ID_PATTERN, WORKER_ID_PATTERN } from './keys.js';
-import { JOB_STATUSES, type JobProgress, type JobStatus, type WorkerHeartbeat } from './messages.js';
+import type { JobProgress, JobStatus, WorkerHeartbeat } from './messages.js';
+import { JOB_STATUSES } from './messages.js';
+import type {
+  Fields,
+} from './validate.js';
 import {
   expectFinite,
   expectInt,
@@ -9,7 +13,6 @@ import {
   expectOptionalFinite,
   expectRecord,
   expectString,
-  type Fields,
 } from './validate.js';
 
 function parseJson(text: unknown, what: string): unknown {

@@ -1,7 +1,8 @@
 // The gradient task: BullMQ job data (JSON) telling a worker which shard to compute.
 import { ProtocolError } from './errors.js';
 import { DATA_HASH_PATTERN, JOB_ID_PATTERN } from './keys.js';
-import { PROTOCOL_VERSION, type GradientTask } from './messages.js';
+import type { GradientTask } from './messages.js';
+import { PROTOCOL_VERSION } from './messages.js';
 import { describeValue, expectEqual, expectInt, expectRecord, expectString } from './validate.js';
 
 const HOST_LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;

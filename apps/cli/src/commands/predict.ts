@@ -74,7 +74,9 @@ export async function evaluateCommand(modelPath: string, dataPath: string, flags
     const names = model.classes ?? ev.confusion.map((_, i) => String(i));
     const w = Math.max(6, ...names.map((c) => c.length)) + 1;
     lines.push(''.padEnd(w) + names.map((c) => c.padStart(w)).join(''));
-    ev.confusion.forEach((row, i) => lines.push(names[i].padEnd(w) + row.map((v) => String(v).padStart(w)).join('')));
+    ev.confusion.forEach((row, i) => {
+      lines.push(names[i].padEnd(w) + row.map((v) => String(v).padStart(w)).join(''));
+    });
   } else {
     lines.push(`MSE ${fmt(ev.mse, 6)}  R² ${fmt(ev.r2)}`);
   }

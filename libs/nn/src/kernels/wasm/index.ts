@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { AdamConstants, Kernels } from '../types.js';
+import type { Kernels } from '../types.js';
 
 /**
  * WebAssembly 128-bit SIMD kernels (source: libs/nn/assembly/gemm.ts, built by
