@@ -1,11 +1,42 @@
 import { defineConfig } from 'vitest/config';
 
+// Tests that need Redis or run real processes (services, the CLI bin, docker-compose, the
+// AssemblyScript compiler). Everything else under test/ is a unit test: in-process, no Redis.
+const E2E = [
+  'test/e2e/**/*.test.ts',
+  'test/cluster/**/*.test.ts',
+  'test/cli/**/*.test.ts',
+  'test/compose/compose-tools.test.ts',
+  'test/nn/wasm-build.test.ts',
+  'test/protocol/dataset-redis.test.ts',
+  'test/protocol/results-stream.test.ts',
+  'test/setup/**/*.test.ts',
+];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    // Provides a private Redis (never 127.0.0.1:6379) as inject('redisUrl').
-    globalSetup: ['test/setup/redis-global.ts'],
+    coverage: {
+      provider: 'v8',
+      include: ['libs/*/src/**/*.ts', 'apps/*/src/**/*.ts'],
+      reporter: ['text-summary', 'text'],
+      reportsDirectory: 'coverage',
+    },
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: E2E },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: E2E,
+          // Provides a private Redis (never 127.0.0.1:6379) as inject('redisUrl').
+          globalSetup: ['test/setup/redis-global.ts'],
+        },
+      },
+    ],
   },
 });
