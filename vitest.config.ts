@@ -20,7 +20,7 @@ export default defineConfig({
     coverage: {
       provider: 'v8',
       include: ['libs/*/src/**/*.ts', 'apps/*/src/**/*.ts'],
-      reporter: ['text-summary', 'text'],
+      reporter: ['text-summary', 'text', 'json-summary'],
       reportsDirectory: 'coverage',
     },
     projects: [
