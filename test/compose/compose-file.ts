@@ -99,7 +99,9 @@ export function argv(v: string | string[] | undefined): string[] {
 export function environmentMap(v: ComposeServiceConfig['environment']): Record<string, string> {
   if (!v) return {};
   if (Array.isArray(v)) {
-    const pairs = v.filter((s) => s.includes('=')).map((s) => [s.slice(0, s.indexOf('=')), s.slice(s.indexOf('=') + 1)]);
+    const pairs = v
+      .filter((s) => s.includes('='))
+      .map((s) => [s.slice(0, s.indexOf('=')), s.slice(s.indexOf('=') + 1)]);
     return Object.fromEntries(pairs);
   }
   return Object.fromEntries(

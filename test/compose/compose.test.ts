@@ -42,7 +42,8 @@ function knobsReadIn(dir: string): Set<string> {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = join(d, e.name);
       if (e.isDirectory()) walk(p);
-      else if (p.endsWith('.ts')) for (const m of readFileSync(p, 'utf8').matchAll(/\b(REDGRAD_[A-Z0-9_]+)\b/g)) found.add(m[1]);
+      else if (p.endsWith('.ts'))
+        for (const m of readFileSync(p, 'utf8').matchAll(/\b(REDGRAD_[A-Z0-9_]+)\b/g)) found.add(m[1]);
     }
   };
   walk(repo(dir));
@@ -82,7 +83,10 @@ describe('docker-compose.yml', () => {
         if (how.condition !== 'service_healthy') continue;
         waits++;
         const check = services[dep].healthcheck;
-        expect(check && !check.disable && argv(check.test).length > 0, `${dep} (waited on by ${name}) has a healthcheck`).toBe(true);
+        expect(
+          check && !check.disable && argv(check.test).length > 0,
+          `${dep} (waited on by ${name}) has a healthcheck`,
+        ).toBe(true);
       }
     }
     expect(waits).toBeGreaterThan(0);
@@ -98,7 +102,9 @@ describe('docker-compose.yml', () => {
       const parsed = new URL(url);
       if (parsed.hostname !== 'redis') continue;
       expect(dependencies(services[name]).redis?.condition, name).toBe('service_healthy');
-      expect(decodeURIComponent(parsed.password), `${name} logs in with the password redis requires`).toBe(password ?? '');
+      expect(decodeURIComponent(parsed.password), `${name} logs in with the password redis requires`).toBe(
+        password ?? '',
+      );
     }
   });
 
@@ -122,7 +128,8 @@ describe('docker-compose.yml', () => {
   });
 
   it('the CLI and the dashboard start only on request (profiles); anything published binds to loopback', () => {
-    for (const name of ['cli', 'dashboard']) if (services[name]) expect(services[name].profiles?.length, name).toBeGreaterThan(0);
+    for (const name of ['cli', 'dashboard'])
+      if (services[name]) expect(services[name].profiles?.length, name).toBeGreaterThan(0);
     for (const [name, s] of Object.entries(services)) {
       for (const p of hostPorts(s)) expect(String(p), `${name} publishes ${p}`).toMatch(/^127\.0\.0\.1:/);
     }
@@ -147,7 +154,11 @@ describe('docker-compose.yml', () => {
       }
     }
     const docs = example + readRepo('README.md');
-    const read = new Set([...knobsReadIn('apps/coordinator/src'), ...knobsReadIn('apps/worker/src'), ...knobsReadIn('libs')]);
+    const read = new Set([
+      ...knobsReadIn('apps/coordinator/src'),
+      ...knobsReadIn('apps/worker/src'),
+      ...knobsReadIn('libs'),
+    ]);
     for (const knob of read) expect(docs, `${knob} is documented in .env.example or README.md`).toContain(knob);
   });
 
@@ -187,7 +198,8 @@ describe('Dockerfile and .dockerignore', () => {
   it('the images install production dependencies only and every service runs as a non-root user', () => {
     expect(dockerfile).toMatch(/npm ci --omit=dev/);
     const targets = new Set([stages.at(-1)?.name]);
-    for (const s of Object.values(services)) if (typeof s.build === 'object' && s.build.context === '.') targets.add(s.build.target);
+    for (const s of Object.values(services))
+      if (typeof s.build === 'object' && s.build.context === '.') targets.add(s.build.target);
     for (const target of targets) {
       const user = userOf(stages.find((s) => s.name === target));
       expect(user, `stage ${target}`).toBeDefined();
@@ -201,7 +213,13 @@ describe('Dockerfile and .dockerignore', () => {
       .map((l) => l.trim())
       .filter((l) => l && !l.startsWith('#'));
     const toRegExp = (glob: string) =>
-      new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*\*\//g, '\0').replace(/\*/g, '[^/]*').replace(/\0/g, '(.*/)?')}$`);
+      new RegExp(
+        `^${glob
+          .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+          .replace(/\*\*\//g, '\0')
+          .replace(/\*/g, '[^/]*')
+          .replace(/\0/g, '(.*/)?')}$`,
+      );
     // Docker's rule: the last pattern matching a path or one of its parent folders decides.
     const ignored = (path: string) => {
       const prefixes = path.split('/').map((_, i, parts) => parts.slice(0, i + 1).join('/'));

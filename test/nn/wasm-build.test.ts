@@ -8,7 +8,11 @@ import { describe, expect, it } from 'vitest';
 
 describe('gemm.wasm build', () => {
   const wasmDir = new URL('../../libs/nn/src/kernels/wasm/', import.meta.url);
-  const manifest = JSON.parse(readFileSync(new URL('gemm.build.json', wasmDir), 'utf8')) as { source: string; sourceSha256: string; wasmSha256: string };
+  const manifest = JSON.parse(readFileSync(new URL('gemm.build.json', wasmDir), 'utf8')) as {
+    source: string;
+    sourceSha256: string;
+    wasmSha256: string;
+  };
   const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
   it('records the hashes of the committed source and module', () => {
