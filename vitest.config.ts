@@ -26,7 +26,14 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: E2E },
+        test: {
+          name: 'unit',
+          include: ['test/**/*.test.ts'],
+          exclude: E2E,
+          // Without a URL, a Redis test that lands here by mistake would reach ioredis' default,
+          // 127.0.0.1:6379: this one fails to resolve instead.
+          provide: { redisUrl: 'redis://no-redis-in-unit-tests.invalid:1' },
+        },
       },
       {
         extends: true,
