@@ -6,6 +6,7 @@ import { datasetHash } from '@redgrad/data';
 import { JOBS_QUEUE, Keys, uploadDataset, validateHeartbeat, validateJobId } from '@redgrad/protocol';
 import type { WorkerHeartbeat } from '@redgrad/protocol';
 import { prepareJob, readJobSpec, kernelName } from '@redgrad/train';
+import { JobIdError } from './errors.js';
 import type { JobRecord } from './job-record.js';
 import { readJobState } from './state.js';
 import type { JobState } from './state.js';
@@ -49,7 +50,7 @@ export class ClusterClient {
       v: 1, jobId, spec, kernel, trainHash, testHash, scaling: job.scaling, featureNames: job.train.featureNames, submittedAt: Date.now(),
     };
     const created = await this.redis.set(this.keys.jobSpec(jobId), JSON.stringify(record), 'NX');
-    if (created !== 'OK') throw new Error(`job ${jobId} already exists`);
+    if (created !== 'OK') throw new JobIdError('job-exists', `job ${jobId} already exists; choose another --id`);
     await this.redis.multi()
       .hset(this.keys.jobState(jobId), { status: 'queued', name: spec.name, submittedAt: record.submittedAt })
       .zadd(this.keys.jobsIndex(), record.submittedAt, jobId)
@@ -73,7 +74,7 @@ export class ClusterClient {
   /** Asks the owning coordinator to stop (it checks every second); a job still queued is cancelled at once. */
   async cancel(jobId: string): Promise<JobState['status']> {
     const state = await this.status(jobId);
-    if (!state) throw new Error(`no job ${jobId}`);
+    if (!state) throw new JobIdError('no-such-job', `no job ${jobId}`);
     if (state.status === 'completed' || state.status === 'failed' || state.status === 'cancelled') return state.status;
     await this.redis.set(this.keys.cancel(jobId), '1', 'EX', 7 * 24 * 3600);
     const queued = await this.jobs.getJob(jobId);

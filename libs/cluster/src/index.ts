@@ -1,3 +1,4 @@
+export { ConfigError, JobIdError, RedisUnavailableError } from './errors.js';
 export { clusterEnv, connectRedis, connectChecked, envInt, redactUrl } from './config.js';
 export type { ClusterEnv, ServiceOptions } from './config.js';
 export { parseJobRecord, readJobRecord, JobRecordError } from './job-record.js';

@@ -1,3 +1,4 @@
+import { RedgradError } from '@redgrad/errors';
 import type { Keys } from '@redgrad/protocol';
 import { validateJobId } from '@redgrad/protocol';
 import type { Scaling } from '@redgrad/data';
@@ -23,8 +24,13 @@ export interface JobRecord {
   submittedAt: number;
 }
 
-export class JobRecordError extends Error {
+/** A job record in Redis that cannot be used: missing, corrupt, or for another job. */
+export class JobRecordError extends RedgradError {
   override name = 'JobRecordError';
+
+  constructor(message: string, options?: ErrorOptions) {
+    super('internal', 'bad-job-record', message, options);
+  }
 }
 
 export function parseJobRecord(text: string | null, jobId: string): JobRecord {

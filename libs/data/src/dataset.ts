@@ -1,3 +1,5 @@
+import { RedgradError } from '@redgrad/errors';
+
 export type Task = 'classification' | 'regression';
 
 /** An in-memory data set: features and targets as flat row-major float32 buffers. */
@@ -19,8 +21,12 @@ export interface Dataset {
  * The message names the file (or spec field) and the line or byte offset, and says what was wrong.
  * It is not retryable: the same input fails the same way.
  */
-export class DataError extends Error {
+export class DataError extends RedgradError {
   override name = 'DataError';
+
+  constructor(message: string, options?: ErrorOptions) {
+    super('user', 'bad-data', message, options);
+  }
 }
 
 /** The class index of sample i of a one-hot classification set (argmax of its y row). */

@@ -1,3 +1,4 @@
+import { RedgradError } from '@redgrad/errors';
 import { describe } from './describe.js';
 import type { Activation } from './activations.js';
 import { ACTIVATIONS } from './activations.js';
@@ -45,8 +46,12 @@ export interface Model {
   training?: Record<string, unknown>;
 }
 
-export class ModelFileError extends Error {
+export class ModelFileError extends RedgradError {
   override name = 'ModelFileError';
+
+  constructor(message: string, options?: ErrorOptions) {
+    super('user', 'bad-model-file', message, options);
+  }
 }
 
 export function modelToJson(m: Model, encoding: 'base64' | 'arrays' = 'base64'): string {

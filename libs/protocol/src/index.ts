@@ -1,6 +1,6 @@
 // @redgrad/protocol — everything that crosses Redis: key layout, queue names,
 // message types, msgpackr codecs and their validation.
-export { ProtocolError, isProtocolError, type ProtocolErrorCode } from './errors.js';
+export { ProtocolError, type ProtocolErrorCode } from './errors.js';
 export { checkHeader, packPayload, unpackPayload } from './codec.js';
 export { expectAllFinite } from './validate.js';
 export {

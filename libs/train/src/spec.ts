@@ -1,3 +1,4 @@
+import { RedgradError } from '@redgrad/errors';
 import { ACTIVATIONS, INITS, LOSSES, LOSS_OUTPUTS, OPTIMIZERS, SCHEDULES } from '@redgrad/nn';
 import type { Activation, Init, Loss, OptimizerSpec, ScheduleSpec } from '@redgrad/nn';
 import { DataError, SCALING_METHODS, validateDataSource } from '@redgrad/data';
@@ -42,8 +43,13 @@ export interface JobSpec {
   gradientEncoding: 'f32' | 'bf16';
 }
 
-export class SpecError extends Error {
+/** A job spec that cannot run: the message names the field and what is allowed. */
+export class SpecError extends RedgradError {
   override name = 'SpecError';
+
+  constructor(message: string, options?: ErrorOptions) {
+    super('user', 'bad-spec', message, options);
+  }
 }
 
 const TOP_KEYS = ['name', 'data', 'testSplit', 'scaling', 'model', 'loss', 'optimizer', 'schedule', 'batchSize', 'shardSize', 'epochs', 'seed', 'shuffle', 'kernel', 'checkpointEvery', 'gradientEncoding'];

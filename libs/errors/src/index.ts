@@ -1,0 +1,1 @@
+export { RedgradError, type ErrorKind } from './errors.js';
