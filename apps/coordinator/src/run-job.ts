@@ -3,11 +3,11 @@ import { UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { RedgradError } from '@redgrad/errors';
 import { layout, modelToJson } from '@redgrad/nn';
-import { downloadDataset, encodeProgress, validateJobId } from '@redgrad/protocol';
+import { encodeProgress, validateJobId } from '@redgrad/protocol';
 import type { GradientTask, JobProgress, Keys } from '@redgrad/protocol';
 import { LocalBackend, TrainingError, modelOf, preparedJob, selectKernels, train } from '@redgrad/train';
 import type { Checkpoint, StepProgress, TrainResult } from '@redgrad/train';
-import { JobRecordError, QueueBackend, datasetFromWire, decodeCheckpoint, encodeCheckpoint, readJobRecord, setJobState } from '@redgrad/cluster';
+import { JobRecordError, QueueBackend, datasetFromWire, downloadDataset, decodeCheckpoint, encodeCheckpoint, readJobRecord, setJobState } from '@redgrad/cluster';
 import type { Logger } from '@redgrad/cluster';
 
 export interface RunJobContext {

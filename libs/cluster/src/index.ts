@@ -11,6 +11,8 @@ export type { JobState } from './state.js';
 export { serviceLogger } from './logger.js';
 export type { Logger } from './logger.js';
 export { datasetFromWire } from './wire-data.js';
+export { downloadDataset, readDatasetMeta, uploadDataset } from './dataset-redis.js';
+export type { UploadResult } from './dataset-redis.js';
 export { ClusterClient } from './client.js';
 export type { SubmitResult } from './client.js';
 export { freePort, redisServerArgs } from './local-redis.js';

@@ -1,5 +1,5 @@
-// @redgrad/protocol — everything that crosses Redis: key layout, queue names,
-// message types, msgpackr codecs and their validation.
+// @redgrad/protocol — everything that crosses Redis, as data: key layout, queue names,
+// message types, msgpackr codecs and their validation. The reads and writes live in libs/cluster.
 export { ProtocolError, type ProtocolErrorCode } from './errors.js';
 export { checkHeader, packPayload, unpackPayload } from './codec.js';
 export { expectAllFinite } from './validate.js';
@@ -67,7 +67,6 @@ export {
   validateDatasetMeta,
   type SplitDataset,
 } from './dataset.js';
-export { downloadDataset, readDatasetMeta, uploadDataset, type UploadResult } from './dataset-redis.js';
 export {
   encodeHeartbeat,
   encodeProgress,
