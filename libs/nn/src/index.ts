@@ -13,7 +13,5 @@ export { OPTIMIZERS, Optimizer, createOptimizer } from './optim.js';
 export type { OptimizerKind, OptimizerSpec, OptimizerState } from './optim.js';
 export { SCHEDULES, learningRate } from './schedule.js';
 export type { ScheduleKind, ScheduleSpec } from './schedule.js';
-export { modelToJson, modelFromJson, readScaling, ModelFileError, SCALING_METHODS } from './model-file.js';
 export { describe } from './describe.js';
-export type { Model, ModelScaling, ScalingMethod } from './model-file.js';
 export { createWasmKernels, wasmSimdAvailable } from './kernels/wasm/index.js';

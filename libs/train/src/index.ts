@@ -10,6 +10,8 @@ export type { Checkpoint, EpochMetrics, StepProgress, TrainOptions, TrainResult 
 export { evaluate } from './evaluate.js';
 export type { Evaluation } from './evaluate.js';
 export { modelOf, networkFor, dataForModel } from './model.js';
+export { ModelFileError, modelFromJson, modelToJson } from './model-file.js';
+export type { Model } from './model-file.js';
 export { kernelName, selectKernels } from './kernels.js';
 export type { KernelChoice } from './kernels.js';
 export { trainLocal, readJobSpec } from './local.js';

@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { modelFromJson } from '@redgrad/nn';
-import type { Model } from '@redgrad/nn';
 import { LocalBackend } from './local-backend.js';
 import { train } from './loop.js';
 import type { EpochMetrics, StepProgress, TrainResult } from './loop.js';
 import { modelOf } from './model.js';
+import { modelFromJson } from './model-file.js';
+import type { Model } from './model-file.js';
 import { prepareJob } from './prepare.js';
 import type { PreparedJob } from './prepare.js';
 import { SpecError, validateJobSpec } from './spec.js';

@@ -1,7 +1,8 @@
 import { Network, jsKernels } from '@redgrad/nn';
-import type { Kernels, Model } from '@redgrad/nn';
+import type { Kernels } from '@redgrad/nn';
 import { DataError, applyScaling } from '@redgrad/data';
 import type { Dataset } from '@redgrad/data';
+import type { Model } from './model-file.js';
 import type { PreparedJob } from './prepare.js';
 import type { TrainResult } from './loop.js';
 

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { classIndex, modelFromJson } from '@redgrad/nn';
-import type { Model } from '@redgrad/nn';
+import { classIndex } from '@redgrad/nn';
 import { DataError, parseFeatureCsv, readCsv, readIdx, scaleFeatures } from '@redgrad/data';
 import type { Dataset } from '@redgrad/data';
-import { dataForModel, evaluate, networkFor } from '@redgrad/train';
+import { dataForModel, evaluate, modelFromJson, networkFor } from '@redgrad/train';
+import type { Model } from '@redgrad/train';
 import { CliError } from '../errors.js';
 import { fmt } from '../progress.js';
 

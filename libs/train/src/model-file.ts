@@ -1,11 +1,8 @@
 import { RedgradError } from '@redgrad/errors';
-import { describe } from './describe.js';
-import type { Activation } from './activations.js';
-import { ACTIVATIONS } from './activations.js';
-import type { Loss } from './losses.js';
-import { LOSSES } from './losses.js';
-import type { Architecture, LayerSpec } from './network.js';
-import { layout } from './network.js';
+import { ACTIVATIONS, LOSSES, layout } from '@redgrad/nn';
+import type { Activation, Architecture, LayerSpec, Loss } from '@redgrad/nn';
+import { DataError, validateScaling } from '@redgrad/data';
+import type { Scaling } from '@redgrad/data';
 
 /**
  * The model file: plain JSON that other tools can write and read.
@@ -25,23 +22,13 @@ import { layout } from './network.js';
  * }
  * Parameters are float32: per layer W [outputs, inputs] row-major then b [outputs], layer after layer.
  */
-export type ScalingMethod = 'none' | 'standard' | 'minmax';
-export const SCALING_METHODS: readonly ScalingMethod[] = ['none', 'standard', 'minmax'];
-
-/** Per-feature affine map x' = (x − offset) · scale, fitted on the training set and stored with the model. */
-export interface ModelScaling {
-  method: ScalingMethod;
-  offset: number[]; // [features]
-  scale: number[]; // [features]
-}
-
 export interface Model {
   task: 'classification' | 'regression';
   arch: Architecture;
   params: Float32Array;
   classes?: string[];
   featureNames?: string[];
-  scaling?: ModelScaling;
+  scaling?: Scaling;
   kernel?: string;
   training?: Record<string, unknown>;
 }
@@ -128,7 +115,7 @@ export function modelFromJson(text: string, source = 'model'): Model {
     if (!Array.isArray(f.featureNames) || f.featureNames.length !== layers[0].inputs) throw new ModelFileError(`${source}.featureNames: expected ${layers[0].inputs} names`);
     model.featureNames = f.featureNames.map(String);
   }
-  if (f.scaling !== undefined) model.scaling = readScaling(f.scaling, layers[0].inputs, `${source}.scaling`);
+  if (f.scaling !== undefined) model.scaling = modelScaling(f.scaling, layers[0].inputs, `${source}.scaling`);
   if (f.kernel !== undefined) model.kernel = String(f.kernel);
   if (f.training !== undefined) model.training = obj(f.training, `${source}.training`);
   return model;
@@ -163,33 +150,14 @@ function readParameters(p: unknown, layers: ReturnType<typeof layout>['layers'],
   return params;
 }
 
-/**
- * Checks a scaling read back from JSON (a model file, a job record); `where` prefixes the field in
- * messages (e.g. "model.json scaling") and `Err` is the error class the caller's readers throw.
- */
-export function readScaling(v: unknown, features: number, where: string, Err: new (message: string) => Error = ModelFileError): ModelScaling {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-    throw new Err(`${where}: expected an object with method, offset, scale, got ${describe(v)}`);
+/** The data library checks the scaling block; in a model file its faults are the file's. */
+function modelScaling(v: unknown, features: number, where: string): Scaling {
+  try {
+    return validateScaling(v, features, where);
+  } catch (e) {
+    if (e instanceof DataError) throw new ModelFileError(e.message, { cause: e });
+    throw e;
   }
-  const rec = v as Record<string, unknown>;
-  for (const key of Object.keys(rec)) {
-    if (key !== 'method' && key !== 'offset' && key !== 'scale') throw new Err(`${where}: unknown key "${key}" (allowed: method, offset, scale)`);
-  }
-  const method = rec.method;
-  if (typeof method !== 'string' || !SCALING_METHODS.includes(method as ScalingMethod)) {
-    throw new Err(`${where}.method: expected one of ${SCALING_METHODS.join(', ')}, got ${describe(method)}`);
-  }
-  const numbers = (field: 'offset' | 'scale'): number[] => {
-    const a = rec[field];
-    if (!Array.isArray(a)) throw new Err(`${where}.${field}: expected an array of ${features} numbers, got ${describe(a)}`);
-    if (a.length !== features) throw new Err(`${where}.${field}: expected ${features} numbers, got ${a.length}`);
-    a.forEach((e, j) => {
-      if (typeof e !== 'number' || !Number.isFinite(e)) throw new Err(`${where}.${field}[${j}]: expected a finite number, got ${describe(e)}`);
-      if (field === 'scale' && e === 0) throw new Err(`${where}.scale[${j}]: must not be 0`);
-    });
-    return [...(a as number[])];
-  };
-  return { method: method as ScalingMethod, offset: numbers('offset'), scale: numbers('scale') };
 }
 
 function obj(v: unknown, where: string): Record<string, unknown> {
