@@ -9,7 +9,7 @@ import { DataError } from '@redgrad/data';
 import { ProtocolError } from '@redgrad/protocol';
 import { SpecError, TrainingError } from '@redgrad/train';
 import { JobIdError, RedisUnavailableError } from '@redgrad/cluster';
-import { CliError, EXIT, exitCodeOf } from '../../apps/cli/src/errors.js';
+import { CliError, EXIT, exitCodeOf } from '@redgrad/cli';
 import { freePort } from '../setup/redis.js';
 
 const run = promisify(execFile);

@@ -15,4 +15,3 @@ export { downloadDataset, readDatasetMeta, uploadDataset } from './dataset-redis
 export type { UploadResult } from './dataset-redis.js';
 export { ClusterClient } from './client.js';
 export type { SubmitResult } from './client.js';
-export { freePort, redisServerArgs } from './local-redis.js';

@@ -6,8 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { ClusterClient, RedisUnavailableError, clusterEnv, connectChecked, freePort, redactUrl, redisServerArgs } from '@redgrad/cluster';
+import { ClusterClient, RedisUnavailableError, clusterEnv, connectChecked, redactUrl } from '@redgrad/cluster';
 import { CliError } from '../errors.js';
+import { freePort, redisServerArgs } from '../local-redis.js';
 
 const APPS = fileURLToPath(new URL('../../../', import.meta.url));
 /** The same commands the compose file runs (docker-compose.yml `command:`), as local processes. */
