@@ -3,11 +3,11 @@ import { UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { RedgradError } from '@redgrad/errors';
 import { layout } from '@redgrad/nn';
-import { encodeProgress, validateJobId } from '@redgrad/protocol';
+import { JobRecordError, decodeCheckpoint, encodeCheckpoint, encodeProgress, validateJobId } from '@redgrad/protocol';
 import type { GradientTask, JobProgress, Keys } from '@redgrad/protocol';
 import { LocalBackend, TrainingError, modelOf, modelToJson, preparedJob, selectKernels, train } from '@redgrad/train';
 import type { Checkpoint, StepProgress, TrainResult } from '@redgrad/train';
-import { JobRecordError, QueueBackend, datasetFromWire, downloadDataset, decodeCheckpoint, encodeCheckpoint, readJobRecord, setJobState } from '@redgrad/cluster';
+import { QueueBackend, datasetFromWire, downloadDataset, readJobRecord, setJobState } from '@redgrad/cluster';
 import type { Logger } from '@redgrad/cluster';
 
 export interface RunJobContext {

@@ -1,13 +1,11 @@
 export { ConfigError, JobIdError, RedisUnavailableError } from './errors.js';
 export { clusterEnv, connectRedis, connectChecked, envInt, redactUrl } from './config.js';
 export type { ClusterEnv, ServiceOptions } from './config.js';
-export { parseJobRecord, readJobRecord, JobRecordError } from './job-record.js';
+export { parseJobRecord, readJobRecord } from './job-record.js';
 export type { JobRecord } from './job-record.js';
-export { encodeCheckpoint, decodeCheckpoint } from './checkpoint.js';
 export { QueueBackend } from './queue-backend.js';
 export type { QueueBackendOptions, StepTimings } from './queue-backend.js';
 export { readJobState, setJobState } from './state.js';
-export type { JobState } from './state.js';
 export { serviceLogger } from './logger.js';
 export type { Logger } from './logger.js';
 export { datasetFromWire } from './wire-data.js';

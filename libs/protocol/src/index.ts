@@ -77,4 +77,7 @@ export {
 } from './status.js';
 export { decodeShardMessage, encodeShardError, type ShardError } from './shard-error.js';
 export { openStepResults, pushStepResult, readStepResults, type StepResultsRead } from './results-stream.js';
+export { JobRecordError, decodeJobRecord, encodeJobRecord, type JobRecordEnvelope } from './job-record.js';
+export { decodeCheckpoint, encodeCheckpoint, type CheckpointState, type EpochRecord } from './checkpoint.js';
+export { decodeJobState, encodeJobState, type JobState, type JobStateUpdate } from './job-state.js';
 export { fromBf16, roundBf16, toBf16, toBf16WithFeedback } from './bf16.js';

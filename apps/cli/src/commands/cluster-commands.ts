@@ -2,7 +2,8 @@ import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 // The Redis client stack (BullMQ, ioredis, …) loads only when a cluster command runs: about 170 ms
 // that train --local, predict and evaluate need not pay.
-import type { ClusterClient, JobState } from '@redgrad/cluster';
+import type { ClusterClient } from '@redgrad/cluster';
+import type { JobState } from '@redgrad/protocol';
 import { CliError, EXIT } from '../errors.js';
 import { ProgressLine, bar, duration, fmt } from '../progress.js';
 
