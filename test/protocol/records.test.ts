@@ -32,7 +32,7 @@ describe('job record', () => {
     expect(decodeJobRecord(text, 'job-a')).toMatchObject({ jobId: 'job-a', spec: record.spec, trainHash: record.trainHash });
     expect(parseJobRecord(text, 'job-a').spec.epochs).toBe(10); // defaults filled in by the spec's validator
     expect(() => decodeJobRecord(null, 'job-a')).toThrow(/no job record in Redis/);
-    expect(() => decodeJobRecord(text, 'job-b')).toThrow(/names job string "job-a"/);
+    expect(() => decodeJobRecord(text, 'job-b')).toThrow(/names job "job-a"/);
     expect(() => decodeJobRecord('{', 'job-a')).toThrow(JobRecordError);
     expect(() => decodeJobRecord(encodeJobRecord({ ...record, trainHash: 'a:b' }), 'job-a')).toThrow(/no valid data hashes/);
     const badSpec = encodeJobRecord({ ...record, spec: { data: { builtin: 'iris' }, epochs: 0 } });

@@ -30,7 +30,7 @@ describe('worker heartbeat', () => {
   });
   it('rejects bad JSON and bad fields', () => {
     expect(() => validateHeartbeat('{')).toThrow(/worker heartbeat: not valid JSON/);
-    expect(() => validateHeartbeat({ ...hb, pid: 'x' })).toThrow('worker heartbeat: pid must be an integer, got string "x"');
+    expect(() => validateHeartbeat({ ...hb, pid: 'x' })).toThrow('worker heartbeat: pid must be an integer, got "x"');
     expect(() => validateHeartbeat({ ...hb, current: { jobId: 'j', step: -1, shard: 0 } })).toThrow(
       'worker heartbeat: current: step -1 is not ≥ 0',
     );
@@ -61,6 +61,6 @@ describe('job status', () => {
     expect(JOB_STATUSES.filter(isTerminalStatus)).toEqual(['completed', 'failed', 'cancelled']);
     expect(isJobStatus('running')).toBe(true);
     expect(isJobStatus('paused')).toBe(false);
-    expect(() => validateJobStatus('paused')).toThrow('job state: status must be one of queued, running, completed, failed, cancelled, got string "paused"');
+    expect(() => validateJobStatus('paused')).toThrow('job state: status must be one of queued, running, completed, failed, cancelled, got "paused"');
   });
 });

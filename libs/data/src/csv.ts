@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { readInputText } from '@redgrad/errors';
 import { DataError, type Dataset, type Task } from './dataset.js';
 
 export type LabelSpec = string | number | (string | number)[];
@@ -20,15 +20,9 @@ interface CsvRecord {
   line: number; // 1-based physical line where the record starts
 }
 
-/** Reads a CSV file with a header row into a Dataset. Every problem is a DataError naming the file and line. */
+/** Reads a CSV file with a header row into a Dataset. Every problem in it is a DataError naming the file and line. */
 export async function readCsv(path: string, opts: CsvOptions = {}): Promise<Dataset> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new DataError(`${path}: cannot read file (${(err as Error).message})`);
-  }
-  return parseCsv(text, { ...opts, source: path, name: opts.name ?? basename(path) });
+  return parseCsv(await readInputText(path), { ...opts, source: path, name: opts.name ?? basename(path) });
 }
 
 /** Parses CSV text; `source` names the file in error messages. */

@@ -1,4 +1,5 @@
 import { RedgradError } from '@redgrad/errors';
+import { argmax } from '@redgrad/nn';
 
 export type Task = 'classification' | 'regression';
 
@@ -31,10 +32,7 @@ export class DataError extends RedgradError {
 
 /** The class index of sample i of a one-hot classification set (argmax of its y row). */
 export function classOf(ds: Dataset, i: number): number {
-  const row = i * ds.outputs;
-  let best = 0;
-  for (let k = 1; k < ds.outputs; k++) if (ds.y[row + k] > ds.y[row + best]) best = k;
-  return best;
+  return argmax(ds.y, i * ds.outputs, ds.outputs);
 }
 
 /** A new data set holding rows `indices` of `ds`, in that order (copies the rows). */

@@ -1,4 +1,4 @@
-import { describe } from '@redgrad/nn';
+import { describeValue } from '@redgrad/errors';
 import { DataError, type Dataset } from './dataset.js';
 
 export type ScalingMethod = 'none' | 'standard' | 'minmax';
@@ -72,7 +72,7 @@ export function applyScaling(ds: Dataset, scaling: Scaling): Dataset {
 /** Checks a scaling read back from JSON (a job record, a model file); `where` names it in messages. */
 export function validateScaling(v: unknown, features: number, where: string): Scaling {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-    throw new DataError(`${where}: expected an object with method, offset, scale, got ${describe(v)}`);
+    throw new DataError(`${where}: expected an object with method, offset, scale, got ${describeValue(v)}`);
   }
   const rec = v as Record<string, unknown>;
   for (const key of Object.keys(rec)) {
@@ -80,14 +80,14 @@ export function validateScaling(v: unknown, features: number, where: string): Sc
   }
   const method = rec.method;
   if (typeof method !== 'string' || !SCALING_METHODS.includes(method as ScalingMethod)) {
-    throw new DataError(`${where}.method: expected one of ${SCALING_METHODS.join(', ')}, got ${describe(method)}`);
+    throw new DataError(`${where}.method: expected one of ${SCALING_METHODS.join(', ')}, got ${describeValue(method)}`);
   }
   const numbers = (field: 'offset' | 'scale'): number[] => {
     const a = rec[field];
-    if (!Array.isArray(a)) throw new DataError(`${where}.${field}: expected an array of ${features} numbers, got ${describe(a)}`);
+    if (!Array.isArray(a)) throw new DataError(`${where}.${field}: expected an array of ${features} numbers, got ${describeValue(a)}`);
     if (a.length !== features) throw new DataError(`${where}.${field}: expected ${features} numbers, got ${a.length}`);
     a.forEach((e, j) => {
-      if (typeof e !== 'number' || !Number.isFinite(e)) throw new DataError(`${where}.${field}[${j}]: expected a finite number, got ${describe(e)}`);
+      if (typeof e !== 'number' || !Number.isFinite(e)) throw new DataError(`${where}.${field}[${j}]: expected a finite number, got ${describeValue(e)}`);
       if (field === 'scale' && e === 0) throw new DataError(`${where}.scale[${j}]: must not be 0`);
     });
     return [...(a as number[])];

@@ -1,4 +1,4 @@
-import { RedgradError } from '@redgrad/errors';
+import { HOST_LITTLE_ENDIAN, RedgradError, describeValue } from '@redgrad/errors';
 import { ACTIVATIONS, LOSSES, layout } from '@redgrad/nn';
 import type { Activation, Architecture, LayerSpec, Loss } from '@redgrad/nn';
 import { DataError, validateScaling } from '@redgrad/data';
@@ -46,7 +46,7 @@ export function modelToJson(m: Model, encoding: 'base64' | 'arrays' = 'base64'):
   let parameters: unknown;
   if (encoding === 'base64') {
     const bytes = Buffer.from(m.params.buffer, m.params.byteOffset, m.params.byteLength);
-    const le = isLittleEndian() ? bytes : swap32(bytes);
+    const le = HOST_LITTLE_ENDIAN ? bytes : swap32(bytes);
     parameters = { encoding: 'base64-float32le', length: m.params.length, data: le.toString('base64') };
   } else {
     parameters = {
@@ -82,17 +82,17 @@ export function modelFromJson(text: string, source = 'model'): Model {
     throw new ModelFileError(`${source}: not valid JSON (${(e as Error).message})`);
   }
   const f = obj(raw, source);
-  if (f.format !== 'redgrad-model') throw new ModelFileError(`${source}: format must be "redgrad-model", got ${JSON.stringify(f.format)}`);
-  if (f.version !== 1) throw new ModelFileError(`${source}: version ${JSON.stringify(f.version)} is not supported (expected 1)`);
-  if (f.task !== 'classification' && f.task !== 'regression') throw new ModelFileError(`${source}.task: expected "classification" or "regression", got ${JSON.stringify(f.task)}`);
-  if (!LOSSES.includes(f.loss as Loss)) throw new ModelFileError(`${source}.loss: expected one of ${LOSSES.join(', ')}, got ${JSON.stringify(f.loss)}`);
+  if (f.format !== 'redgrad-model') throw new ModelFileError(`${source}: format must be "redgrad-model", got ${describeValue(f.format)}`);
+  if (f.version !== 1) throw new ModelFileError(`${source}: version ${describeValue(f.version)} is not supported (expected 1)`);
+  if (f.task !== 'classification' && f.task !== 'regression') throw new ModelFileError(`${source}.task: expected "classification" or "regression", got ${describeValue(f.task)}`);
+  if (!LOSSES.includes(f.loss as Loss)) throw new ModelFileError(`${source}.loss: expected one of ${LOSSES.join(', ')}, got ${describeValue(f.loss)}`);
   if (!Array.isArray(f.layers) || f.layers.length === 0) throw new ModelFileError(`${source}.layers: expected a non-empty array`);
   const layers: LayerSpec[] = f.layers.map((l: unknown, i: number) => {
     const o = obj(l, `${source}.layers[${i}]`);
     for (const k of ['inputs', 'outputs'] as const) {
-      if (!Number.isInteger(o[k]) || (o[k] as number) < 1) throw new ModelFileError(`${source}.layers[${i}].${k}: expected a positive integer, got ${JSON.stringify(o[k])}`);
+      if (!Number.isInteger(o[k]) || (o[k] as number) < 1) throw new ModelFileError(`${source}.layers[${i}].${k}: expected a positive integer, got ${describeValue(o[k])}`);
     }
-    if (!ACTIVATIONS.includes(o.activation as Activation)) throw new ModelFileError(`${source}.layers[${i}].activation: expected one of ${ACTIVATIONS.join(', ')}, got ${JSON.stringify(o.activation)}`);
+    if (!ACTIVATIONS.includes(o.activation as Activation)) throw new ModelFileError(`${source}.layers[${i}].activation: expected one of ${ACTIVATIONS.join(', ')}, got ${describeValue(o.activation)}`);
     return { inputs: o.inputs as number, outputs: o.outputs as number, activation: o.activation as Activation };
   });
   const arch: Architecture = { layers, loss: f.loss as Loss };
@@ -125,11 +125,11 @@ function readParameters(p: unknown, layers: ReturnType<typeof layout>['layers'],
   const o = obj(p, where);
   const params = new Float32Array(count);
   if (o.encoding === 'base64-float32le') {
-    if (o.length !== count) throw new ModelFileError(`${where}.length: the layers need ${count} parameters, got ${JSON.stringify(o.length)}`);
+    if (o.length !== count) throw new ModelFileError(`${where}.length: the layers need ${count} parameters, got ${describeValue(o.length)}`);
     if (typeof o.data !== 'string') throw new ModelFileError(`${where}.data: expected a base64 string`);
     const bytes = Buffer.from(o.data, 'base64');
     if (bytes.length !== count * 4) throw new ModelFileError(`${where}.data: expected ${count * 4} bytes, got ${bytes.length}`);
-    const le = isLittleEndian() ? bytes : swap32(Buffer.from(bytes));
+    const le = HOST_LITTLE_ENDIAN ? bytes : swap32(Buffer.from(bytes));
     new Uint8Array(params.buffer).set(le);
   } else if (o.encoding === 'arrays') {
     if (!Array.isArray(o.layers) || o.layers.length !== layers.length) throw new ModelFileError(`${where}.layers: expected ${layers.length} entries`);
@@ -144,7 +144,7 @@ function readParameters(p: unknown, layers: ReturnType<typeof layout>['layers'],
       e.b.forEach((v: unknown, j: number) => (params[l.bOffset + j] = finite(v, `${where}.layers[${i}].b[${j}]`)));
     });
   } else {
-    throw new ModelFileError(`${where}.encoding: expected "base64-float32le" or "arrays", got ${JSON.stringify(o.encoding)}`);
+    throw new ModelFileError(`${where}.encoding: expected "base64-float32le" or "arrays", got ${describeValue(o.encoding)}`);
   }
   for (let i = 0; i < count; i++) if (!Number.isFinite(params[i])) throw new ModelFileError(`${where}: parameter ${i} is not finite`);
   return params;
@@ -166,12 +166,8 @@ function obj(v: unknown, where: string): Record<string, unknown> {
 }
 
 function finite(v: unknown, where: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ModelFileError(`${where}: expected a finite number, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ModelFileError(`${where}: expected a finite number, got ${describeValue(v)}`);
   return v;
-}
-
-function isLittleEndian(): boolean {
-  return new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 }
 
 function swap32(b: Buffer): Buffer {

@@ -1,4 +1,4 @@
-import { RedgradError } from '@redgrad/errors';
+import { RedgradError, describeValue } from '@redgrad/errors';
 import { ACTIVATIONS, INITS, LOSSES, LOSS_OUTPUTS, OPTIMIZERS, SCHEDULES } from '@redgrad/nn';
 import type { Activation, Init, Loss, OptimizerSpec, ScheduleSpec } from '@redgrad/nn';
 import { DataError, SCALING_METHODS, validateDataSource } from '@redgrad/data';
@@ -68,7 +68,7 @@ export function validateJobSpec(raw: unknown, where = 'spec'): JobSpec {
   onlyKeys(model, ['hidden', 'activation', 'output', 'init'], `${where}.model`);
   const defaultAct = oneOf(model.activation ?? 'tanh', ACTIVATIONS, `${where}.model.activation`);
   const hiddenRaw = model.hidden ?? [16];
-  if (!Array.isArray(hiddenRaw)) throw new SpecError(`${where}.model.hidden: expected an array of layer sizes or {size, activation}, got ${show(hiddenRaw)}`);
+  if (!Array.isArray(hiddenRaw)) throw new SpecError(`${where}.model.hidden: expected an array of layer sizes or {size, activation}, got ${describeValue(hiddenRaw)}`);
   const hidden = hiddenRaw.map((h: unknown, i: number) => {
     const f = `${where}.model.hidden[${i}]`;
     if (typeof h === 'number') return { size: int(h, f, 1, 1 << 16), activation: defaultAct };
@@ -127,7 +127,7 @@ export function validateJobSpec(raw: unknown, where = 'spec'): JobSpec {
 }
 
 function object(v: unknown, where: string): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new SpecError(`${where}: expected an object, got ${show(v)}`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new SpecError(`${where}: expected an object, got ${describeValue(v)}`);
   return v as Record<string, unknown>;
 }
 
@@ -136,35 +136,29 @@ function onlyKeys(o: Record<string, unknown>, allowed: string[], where: string):
 }
 
 function oneOf<T extends string>(v: unknown, allowed: readonly T[], where: string): T {
-  if (typeof v !== 'string' || !allowed.includes(v as T)) throw new SpecError(`${where}: expected one of ${allowed.join(', ')}, got ${show(v)}`);
+  if (typeof v !== 'string' || !allowed.includes(v as T)) throw new SpecError(`${where}: expected one of ${allowed.join(', ')}, got ${describeValue(v)}`);
   return v as T;
 }
 
 function int(v: unknown, where: string, min: number, max: number, alt?: string): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw new SpecError(`${where}: expected an integer from ${min} to ${max}${alt ? ` or ${alt}` : ''}, got ${show(v)}`);
+    throw new SpecError(`${where}: expected an integer from ${min} to ${max}${alt ? ` or ${alt}` : ''}, got ${describeValue(v)}`);
   }
   return v;
 }
 
 function num(v: unknown, where: string, min: number, max: number, minIncl: boolean, maxIncl = true): number {
   const ok = typeof v === 'number' && Number.isFinite(v) && (minIncl ? v >= min : v > min) && (maxIncl ? v <= max : v < max);
-  if (!ok) throw new SpecError(`${where}: expected a number in ${minIncl ? '[' : '('}${min}, ${max}${maxIncl ? ']' : ')'}, got ${show(v)}`);
+  if (!ok) throw new SpecError(`${where}: expected a number in ${minIncl ? '[' : '('}${min}, ${max}${maxIncl ? ']' : ')'}, got ${describeValue(v)}`);
   return v as number;
 }
 
 function str(v: unknown, where: string): string {
-  if (typeof v !== 'string' || v.length === 0 || v.length > 200) throw new SpecError(`${where}: expected a non-empty string, got ${show(v)}`);
+  if (typeof v !== 'string' || v.length === 0 || v.length > 200) throw new SpecError(`${where}: expected a non-empty string, got ${describeValue(v)}`);
   return v;
 }
 
 function bool(v: unknown, where: string): boolean {
-  if (typeof v !== 'boolean') throw new SpecError(`${where}: expected true or false, got ${show(v)}`);
+  if (typeof v !== 'boolean') throw new SpecError(`${where}: expected true or false, got ${describeValue(v)}`);
   return v;
-}
-
-function show(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  const s = JSON.stringify(v);
-  return s === undefined ? String(v) : s.length > 60 ? s.slice(0, 57) + '...' : s;
 }
