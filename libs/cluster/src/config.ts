@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { DEFAULT_PREFIX } from '@redgrad/protocol';
 import { ConfigError, RedisUnavailableError } from './errors.js';
 
 /**
@@ -12,7 +13,7 @@ export interface ClusterEnv {
 }
 
 export function clusterEnv(env: NodeJS.ProcessEnv = process.env): ClusterEnv {
-  return { redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379', prefix: env.REDGRAD_PREFIX || 'redgrad' };
+  return { redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379', prefix: env.REDGRAD_PREFIX || DEFAULT_PREFIX };
 }
 
 /** What every service is built from: where Redis is, the key prefix, its logger and its name. */

@@ -97,7 +97,7 @@ export function parseCsv(text: string, opts: CsvOptions & { source: string }): D
 }
 
 /** Unique labels in a deterministic order: numeric when all are numbers, else by UTF-16 code units. */
-export function sortedClasses(labels: string[]): string[] {
+function sortedClasses(labels: string[]): string[] {
   const unique = [...new Set(labels)];
   if (unique.every((s) => DECIMAL.test(s))) return unique.sort((a, b) => Number(a) - Number(b) || (a < b ? -1 : a > b ? 1 : 0));
   return unique.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));

@@ -13,14 +13,11 @@ export {
   WORKER_ID_PATTERN,
   parseTaskId,
   taskId,
-  validateDataHash,
   validateJobId,
-  validateWorkerId,
 } from './keys.js';
 export {
   JOB_STATUSES,
   PROTOCOL_VERSION,
-  isTerminalStatus,
   type DatasetChunk,
   type DatasetLike,
   type DatasetMeta,
@@ -28,7 +25,6 @@ export {
   type Dtype,
   type GradientTask,
   type JobProgress,
-  type JobStateStatus,
   type JobStatus,
   type PayloadKind,
   type ShardResult,
@@ -54,17 +50,12 @@ export {
   type GradientTaskInit,
 } from './task.js';
 export {
-  MAX_DATASET_ELEMENTS,
-  chunkRowCount,
   decodeDatasetChunk,
   decodeDatasetMeta,
-  defaultChunkRows,
-  encodeDatasetChunk,
   encodeDatasetMeta,
   isU8Compactable,
   joinDataset,
   splitDataset,
-  validateDatasetMeta,
   type SplitDataset,
 } from './dataset.js';
 export {
@@ -72,7 +63,6 @@ export {
   encodeProgress,
   isJobStatus,
   validateHeartbeat,
-  validateJobStatus,
   validateProgress,
 } from './status.js';
 export { decodeShardMessage, encodeShardError, type ShardError } from './shard-error.js';

@@ -26,14 +26,14 @@ export function validateJobId(jobId: string): string {
   return jobId;
 }
 
-export function validateDataHash(hash: string): string {
+function validateDataHash(hash: string): string {
   if (typeof hash !== 'string' || !DATA_HASH_PATTERN.test(hash)) {
     throw new ProtocolError('bad-name', `data set hash ${JSON.stringify(hash)} must match ${DATA_HASH_PATTERN}`);
   }
   return hash;
 }
 
-export function validateWorkerId(workerId: string): string {
+function validateWorkerId(workerId: string): string {
   if (typeof workerId !== 'string' || !WORKER_ID_PATTERN.test(workerId)) {
     throw new ProtocolError('bad-name', `worker id ${JSON.stringify(workerId)} must match ${WORKER_ID_PATTERN}`);
   }

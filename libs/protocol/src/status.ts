@@ -5,7 +5,6 @@ import { JOB_STATUSES, type JobProgress, type JobStatus, type WorkerHeartbeat } 
 import {
   expectFinite,
   expectInt,
-  expectOneOf,
   expectOptionalFinite,
   expectRecord,
   expectString,
@@ -80,8 +79,4 @@ export function validateProgress(data: unknown): JobProgress {
 
 export function isJobStatus(s: unknown): s is JobStatus {
   return typeof s === 'string' && (JOB_STATUSES as readonly string[]).includes(s);
-}
-
-export function validateJobStatus(s: unknown, what = 'job state'): JobStatus {
-  return expectOneOf({ status: s }, 'status', what, JOB_STATUSES);
 }

@@ -34,10 +34,6 @@ export function expectString(
   return v;
 }
 
-export function expectOptionalString(obj: Fields, key: string, what: string): string | undefined {
-  return obj[key] === undefined ? undefined : expectString(obj, key, what, { allowEmpty: true });
-}
-
 /** A safe integer in [min, max]. */
 export function expectInt(obj: Fields, key: string, what: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   const v = obj[key];
@@ -88,7 +84,7 @@ export function expectEqual<T extends string | number>(what: string, key: string
 }
 
 /** Index of the first non-finite element, or -1. */
-export function firstNonFinite(a: Float32Array): number {
+function firstNonFinite(a: Float32Array): number {
   for (let i = 0; i < a.length; i++) {
     // x - x is 0 for finite x and NaN for NaN/±Infinity: one compare per element.
     const d = a[i] - a[i];

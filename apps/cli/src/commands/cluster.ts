@@ -12,7 +12,7 @@ import { freePort, redisServerArgs } from '../local-redis.js';
 
 const APPS = fileURLToPath(new URL('../../../', import.meta.url));
 /** The same commands the compose file runs (docker-compose.yml `command:`), as local processes. */
-export const SERVICE_COMMANDS = {
+const SERVICE_COMMANDS = {
   coordinator: ['node', join(APPS, 'coordinator/bin/redgrad-coordinator.js')],
   worker: ['node', join(APPS, 'worker/bin/redgrad-worker.js')],
 } as const;

@@ -7,7 +7,7 @@ import type { Model } from '@redgrad/train';
 import { CliError } from '../errors.js';
 import { fmt } from '../progress.js';
 
-export async function loadModel(path: string): Promise<Model> {
+async function loadModel(path: string): Promise<Model> {
   return modelFromJson(await readInputText(path), path);
 }
 
