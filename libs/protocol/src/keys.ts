@@ -129,7 +129,7 @@ export class Keys {
     return `${this.jobBase(jobId)}:results:${step}`;
   }
 
-  /** Latest checkpoint (weights, optimizer state, RNG state, step). */
+  /** Latest checkpoint (weights, optimizer state, position in the run; the epoch order is derived from the seed). */
   checkpoint(jobId: string): string {
     return `${this.jobBase(jobId)}:ckpt`;
   }
