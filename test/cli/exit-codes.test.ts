@@ -3,14 +3,15 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RedgradError } from '@redgrad/errors';
 import { DataError } from '@redgrad/data';
 import { ProtocolError } from '@redgrad/protocol';
 import { SpecError, TrainingError } from '@redgrad/train';
 import { JobIdError, RedisUnavailableError } from '@redgrad/cluster';
 import { CliError, EXIT, exitCodeOf } from '@redgrad/cli';
-import { freePort } from '../setup/redis.js';
+import { cleanPrefix, freePort, uniquePrefix } from '../setup/redis.js';
 
 const run = promisify(execFile);
 const BIN = new URL('../../apps/cli/bin/redgrad.js', import.meta.url).pathname;
@@ -75,6 +76,22 @@ describe('redgrad exit codes', () => {
     const usage = await redgrad(['train', '--local', '--no-such-flag', join(dir, 'bad.json')]);
     expect(usage.code).toBe(1);
     expect(usage.stderr).toMatch(/unknown option/);
+  });
+
+  it('exits 1 when submit is given a job id that is taken', async () => {
+    const prefix = uniquePrefix('dup-id');
+    const env = { REDIS_URL: inject('redisUrl'), REDGRAD_PREFIX: prefix };
+    const redis = new Redis(env.REDIS_URL);
+    try {
+      const spec = join(EXAMPLES, 'xor.json');
+      expect((await redgrad(['submit', spec, '--id', 'dup'], env)).code).toBe(0);
+      const again = await redgrad(['submit', spec, '--id', 'dup'], env);
+      expect(again.code).toBe(1);
+      expect(again.stderr.trim()).toBe('redgrad: job dup already exists; choose another --id');
+    } finally {
+      await cleanPrefix(redis, prefix);
+      await redis.quit();
+    }
   });
 
   it('exits 2 for an internal fault (no Redis where REDIS_URL points), with the stack under REDGRAD_DEBUG', async () => {
