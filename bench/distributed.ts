@@ -20,11 +20,12 @@ import { layout } from '@redgrad/nn';
 import type { Kernels } from '@redgrad/nn';
 import { datasetHash } from '@redgrad/data';
 import type { Dataset } from '@redgrad/data';
-import { GRADIENT_QUEUE, Keys, uploadDataset } from '@redgrad/protocol';
+import { GRADIENT_QUEUE, Keys } from '@redgrad/protocol';
 import type { GradientTask } from '@redgrad/protocol';
 import { LocalBackend, preparedJob, selectKernels, train, validateJobSpec } from '@redgrad/train';
 import type { GradientBackend, PreparedJob } from '@redgrad/train';
-import { QueueBackend, freePort, redisServerArgs } from '@redgrad/cluster';
+import { QueueBackend, uploadDataset } from '@redgrad/cluster';
+import { freePort, redisServerArgs } from '@redgrad/cli';
 import type { JobRecord } from '@redgrad/cluster';
 
 const ROOT = new URL('../', import.meta.url).pathname;

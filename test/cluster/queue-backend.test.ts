@@ -9,7 +9,7 @@ import { GRADIENT_QUEUE, Keys, decodeIndices, decodeWeights, encodeShardResult, 
 import type { GradientTask } from '@redgrad/protocol';
 import { LocalBackend, preparedJob, train, validateJobSpec } from '@redgrad/train';
 import type { PreparedJob } from '@redgrad/train';
-import { QueueBackend, decodeCheckpoint, encodeCheckpoint } from '@redgrad/cluster';
+import { QueueBackend } from '@redgrad/cluster';
 import { cleanPrefix, uniquePrefix } from '../setup/redis.js';
 
 let redis: Redis;
@@ -120,19 +120,5 @@ describe('QueueBackend against a real Redis', () => {
 
   it('fails the step with a clear reason when no worker ever answers', async () => {
     await expect(runDistributed(() => 'ignore', 100)).rejects.toThrow(/shard \d got no result after 3 dispatches of 100 ms each; are any workers running\?/);
-  });
-});
-
-describe('checkpoint codec', () => {
-  it('round-trips and rejects a checkpoint of the wrong job or size', async () => {
-    const c = {
-      step: 7, epoch: 1, stepInEpoch: 2, params: Float32Array.from([1, 2, 3]), optimizer: { t: 7, buffers: [Float32Array.from([4, 5, 6])] },
-      epochLossSum: 1.25, epochCorrect: 3, epochCount: 16, history: [{ epoch: 1, step: 5, trainLoss: 0.5 }],
-    };
-    const buf = encodeCheckpoint('job-a', c);
-    expect(decodeCheckpoint(buf, 'job-a', 3)).toEqual(c);
-    expect(() => decodeCheckpoint(buf, 'job-b', 3)).toThrow(/belongs to job job-a/);
-    expect(() => decodeCheckpoint(buf, 'job-a', 4)).toThrow(/params must be 4 float32 values/);
-    expect(() => decodeCheckpoint(buf.subarray(0, 20), 'job-a', 3)).toThrow(/checkpoint of job-a/);
   });
 });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DataError, parseCsv, readCsv } from '@redgrad/data';
+import { InputFileError } from '@redgrad/errors';
 
 const parse = (text: string, opts: Parameters<typeof parseCsv>[1] = { source: 'toy.csv' }) => parseCsv(text, opts);
 
@@ -122,7 +123,7 @@ describe('readCsv', () => {
     const bad = join(dir, 'bad.csv');
     writeFileSync(bad, 'a,b\n1,x\n2\n');
     await expect(readCsv(bad)).rejects.toThrow(`${bad} line 3: expected 2 cells, got 1`);
-    await expect(readCsv(join(dir, 'missing.csv'))).rejects.toThrow(DataError);
-    await expect(readCsv(join(dir, 'missing.csv'))).rejects.toThrow(/missing\.csv: cannot read file/);
+    await expect(readCsv(join(dir, 'missing.csv'))).rejects.toThrow(InputFileError);
+    await expect(readCsv(join(dir, 'missing.csv'))).rejects.toThrow(/missing\.csv: cannot read \(ENOENT\)/);
   });
 });

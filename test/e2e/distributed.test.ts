@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { modelFromJson } from '@redgrad/train';
 import { cleanPrefix, uniquePrefix } from '../setup/redis.js';
 import { FAST_FAILOVER, IRIS, cli, localModelBytes, scanKeys, startService, stopAll, writeSpec, useTestRedis, lastJson, waitForProgress } from './harness.js';
 import type { Service } from './harness.js';
-import { modelFromJson } from '@redgrad/nn';
 
 const testRedis = useTestRedis();
 const redisUrl = testRedis.url;

@@ -5,8 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, inject } from 'vitest';
-import { modelToJson } from '@redgrad/nn';
-import { modelOf, trainLocal } from '@redgrad/train';
+import { modelOf, modelToJson, trainLocal } from '@redgrad/train';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 export const BINS = {

@@ -126,7 +126,7 @@ describe('splitDataset / joinDataset', () => {
     const swapped = [xChunks[1], xChunks[0], xChunks[2]];
     expect(errorOf(() => joinDataset(meta, swapped, yChunks)).message).toBe('data set x-chunk 0: index 1 expected 0');
     expect(errorOf(() => joinDataset(meta, xChunks, [yChunks[0], yChunks[1], xChunks[2]])).message).toBe(
-      'data set y-chunk 2: kind string "x-chunk" expected "y-chunk"',
+      'data set y-chunk 2: kind "x-chunk" expected "y-chunk"',
     );
     // last chunk holds 10 rows; claim it is chunk 1 (20 rows)
     const raw = packr.unpack(xChunks[2]) as Record<string, unknown>;

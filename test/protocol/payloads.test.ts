@@ -142,10 +142,10 @@ describe('shard result payload', () => {
 
   it('rejects a wrong format version and a wrong kind', () => {
     const good = packr.unpack(encodeShardResult(shardInit())) as Record<string, unknown>;
-    expectProtocolError(() => decodeShardResult(packr.pack({ ...good, v: 2 }), shardExpect), 'bad-version', 'shard result: format version number 2 expected 1');
+    expectProtocolError(() => decodeShardResult(packr.pack({ ...good, v: 2 }), shardExpect), 'bad-version', 'shard result: format version 2 expected 1');
     expectProtocolError(() => decodeShardResult(packr.pack({ ...good, v: undefined }), shardExpect), 'bad-version', /format version (nothing|null) expected 1/);
     const weights = encodeWeights({ jobId: 'job-1', step: 12, params: ramp(1347, 1) });
-    expectProtocolError(() => decodeShardResult(weights, shardExpect), 'bad-kind', 'shard result: kind string "weights" expected "shard-result"');
+    expectProtocolError(() => decodeShardResult(weights, shardExpect), 'bad-kind', 'shard result: kind "weights" expected "shard-result"');
   });
 
   it('rejects truncated msgpack bytes and non-msgpack bytes', () => {
@@ -154,8 +154,8 @@ describe('shard result payload', () => {
     expectProtocolError(() => decodeShardResult(buf.subarray(0, 10), shardExpect), 'truncated', /not one complete msgpack message/);
     expectProtocolError(() => decodeShardResult(Buffer.alloc(0), shardExpect), 'truncated', 'shard result: empty payload (0 bytes)');
     expectProtocolError(() => decodeShardResult(Buffer.from('"hello"'), shardExpect), 'truncated', /not one complete msgpack message/);
-    expectProtocolError(() => decodeShardResult(packr.pack(34), shardExpect), 'bad-field', 'shard result: expected an object, got number 34');
-    expectProtocolError(() => decodeShardResult(packr.pack([1, 2]), shardExpect), 'bad-field', 'shard result: expected an object, got array(2)');
+    expectProtocolError(() => decodeShardResult(packr.pack(34), shardExpect), 'bad-field', 'shard result: expected an object, got 34');
+    expectProtocolError(() => decodeShardResult(packr.pack([1, 2]), shardExpect), 'bad-field', 'shard result: expected an object, got an array of 2');
   });
 
   it('rejects a tensor whose dtype, declared length or data type is wrong', () => {
@@ -164,7 +164,7 @@ describe('shard result payload', () => {
     expectProtocolError(
       () => decodeShardResult(packr.pack({ ...good, grad: { ...grad, dtype: 'f64' } }), shardExpect),
       'bad-shape',
-      'shard result: grad dtype string "f64" expected "f32"',
+      'shard result: grad dtype "f64" expected "f32"',
     );
     expectProtocolError(
       () => decodeShardResult(packr.pack({ ...good, grad: { ...grad, length: 1348 } }), shardExpect),
@@ -174,7 +174,7 @@ describe('shard result payload', () => {
     expectProtocolError(
       () => decodeShardResult(packr.pack({ ...good, grad: { ...grad, data: Array.from(grad.data) } }), shardExpect),
       'bad-shape',
-      'shard result: grad data is array(1347) expected Float32Array',
+      'shard result: grad data is an array of 1347 expected Float32Array',
     );
     expectProtocolError(
       () => decodeShardResult(packr.pack({ ...good, grad: { ...grad, data: new Float64Array(grad.data) } }), shardExpect),
@@ -185,8 +185,8 @@ describe('shard result payload', () => {
 
   it('names missing or mistyped fields', () => {
     const good = packr.unpack(encodeShardResult(shardInit())) as Record<string, unknown>;
-    expectProtocolError(() => decodeShardResult(packr.pack({ ...good, workerId: 7 }), shardExpect), 'bad-field', 'shard result: workerId must be a string, got number 7');
-    expectProtocolError(() => decodeShardResult(packr.pack({ ...good, step: '12' }), shardExpect), 'bad-field', 'shard result: step must be an integer, got string "12"');
+    expectProtocolError(() => decodeShardResult(packr.pack({ ...good, workerId: 7 }), shardExpect), 'bad-field', 'shard result: workerId must be a string, got 7');
+    expectProtocolError(() => decodeShardResult(packr.pack({ ...good, step: '12' }), shardExpect), 'bad-field', 'shard result: step must be an integer, got "12"');
     const { grad: _grad, ...noGrad } = good;
     expectProtocolError(() => decodeShardResult(packr.pack(noGrad), shardExpect), 'bad-field', 'shard result: grad: expected an object, got nothing');
   });

@@ -9,9 +9,7 @@ import {
   encodeHeartbeat,
   encodeProgress,
   isJobStatus,
-  isTerminalStatus,
   validateHeartbeat,
-  validateJobStatus,
   validateProgress,
 } from '@redgrad/protocol';
 
@@ -32,7 +30,7 @@ describe('worker heartbeat', () => {
   });
   it('rejects bad JSON and bad fields', () => {
     expect(() => validateHeartbeat('{')).toThrow(/worker heartbeat: not valid JSON/);
-    expect(() => validateHeartbeat({ ...hb, pid: 'x' })).toThrow('worker heartbeat: pid must be an integer, got string "x"');
+    expect(() => validateHeartbeat({ ...hb, pid: 'x' })).toThrow('worker heartbeat: pid must be an integer, got "x"');
     expect(() => validateHeartbeat({ ...hb, current: { jobId: 'j', step: -1, shard: 0 } })).toThrow(
       'worker heartbeat: current: step -1 is not ≥ 0',
     );
@@ -58,11 +56,9 @@ describe('job progress', () => {
 });
 
 describe('job status', () => {
-  it('knows the five statuses and which are terminal', () => {
+  it('knows the five statuses', () => {
     expect(JOB_STATUSES).toEqual(['queued', 'running', 'completed', 'failed', 'cancelled']);
-    expect(JOB_STATUSES.filter(isTerminalStatus)).toEqual(['completed', 'failed', 'cancelled']);
     expect(isJobStatus('running')).toBe(true);
     expect(isJobStatus('paused')).toBe(false);
-    expect(() => validateJobStatus('paused')).toThrow('job state: status must be one of queued, running, completed, failed, cancelled, got string "paused"');
   });
 });

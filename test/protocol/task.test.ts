@@ -79,13 +79,13 @@ describe('gradient task', () => {
 
   it('names the bad field', () => {
     const cases: [Record<string, unknown>, string, string][] = [
-      [{ v: 2 }, 'bad-version', 'gradient task: format version number 2 expected 1'],
-      [{ jobId: 'a:b' }, 'bad-field', 'gradient task: jobId string "a:b" does not match /^[A-Za-z0-9_-]{1,64}$/'],
+      [{ v: 2 }, 'bad-version', 'gradient task: format version 2 expected 1'],
+      [{ jobId: 'a:b' }, 'bad-field', 'gradient task: jobId "a:b" does not match /^[A-Za-z0-9_-]{1,64}$/'],
       [{ step: -1 }, 'out-of-range', 'gradient task: step -1 is not ≥ 0'],
-      [{ shard: 1.5 }, 'bad-field', 'gradient task: shard must be an integer, got number 1.5'],
+      [{ shard: 1.5 }, 'bad-field', 'gradient task: shard must be an integer, got 1.5'],
       [{ paramCount: 0 }, 'out-of-range', 'gradient task: paramCount 0 is not in 1..1073741824'],
       [{ kernel: undefined }, 'bad-field', 'gradient task: kernel must be a string, got nothing'],
-      [{ dataHash: 'has space' }, 'bad-field', 'gradient task: dataHash string "has space" does not match /^[A-Za-z0-9_-]{1,128}$/'],
+      [{ dataHash: 'has space' }, 'bad-field', 'gradient task: dataHash "has space" does not match /^[A-Za-z0-9_-]{1,128}$/'],
       [{ indices: 'AQAAAA' }, 'bad-shape', 'gradient task: indices is not canonical base64 (6 characters)'],
       [
         { weightsKey: keys.weights('job-1', 39) },
@@ -98,6 +98,6 @@ describe('gradient task', () => {
       expect({ code: e.code, message: e.message }).toEqual({ code, message });
     }
     expect(errorOf(() => validateGradientTask(null)).message).toBe('gradient task: expected an object, got null');
-    expect(errorOf(() => validateGradientTask('x')).message).toBe('gradient task: expected an object, got string "x"');
+    expect(errorOf(() => validateGradientTask('x')).message).toBe('gradient task: expected an object, got "x"');
   });
 });

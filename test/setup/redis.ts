@@ -9,7 +9,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import { freePort } from '@redgrad/cluster';
+import { freePort, redisServerArgs } from '@redgrad/cli';
 
 /** Port of the developer's own Redis; tests must never touch it. */
 export const FORBIDDEN_PORT = 6379;
@@ -99,17 +99,7 @@ function trackChild(child: ChildProcess): void {
 
 async function startOnce(port: number, dir: string, opts: StartRedisOptions): Promise<RunningRedis> {
   const bin = opts.bin ?? process.env.REDIS_SERVER_BIN ?? 'redis-server';
-  const args = [
-    '--port', String(port),
-    '--bind', '127.0.0.1',
-    '--save', '',
-    '--appendonly', opts.appendonly ? 'yes' : 'no',
-    '--dir', dir,
-    '--maxmemory-policy', 'noeviction',
-    '--loglevel', 'warning',
-    '--logfile', '',
-    '--daemonize', 'no',
-  ];
+  const args = [...redisServerArgs(port, dir, { appendonly: opts.appendonly }), '--loglevel', 'warning', '--logfile', '', '--daemonize', 'no'];
   if (opts.appendonly) args.push('--appendfsync', opts.appendfsync ?? 'everysec');
 
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });

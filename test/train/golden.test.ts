@@ -11,8 +11,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { modelToJson, wasmSimdAvailable } from '@redgrad/nn';
-import { trainLocal } from '@redgrad/train';
+import { wasmSimdAvailable } from '@redgrad/nn';
+import { modelToJson, trainLocal } from '@redgrad/train';
 
 const SPEC = {
   name: 'golden-iris',

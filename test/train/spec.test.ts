@@ -22,7 +22,7 @@ describe('job spec validation', () => {
     [{ ...base, data: { builtin: 'mnist' } }, /spec.data.builtin: expected one of .*iris.*got "mnist"/],
     [{ ...base, data: { format: 'csv', path: 'a.csv', lable: 'y' } }, /spec.data: unknown key "lable"/],
     [{ ...base, shuffle: 'yes' }, /spec.shuffle: expected true or false, got "yes"/],
-    [[], /spec: expected an object, got \[\]/],
+    [[], /spec: expected an object, got an array of 0/],
   ])('rejects %j', (raw, message) => {
     expect(() => validateJobSpec(raw)).toThrow(SpecError);
     expect(() => validateJobSpec(raw)).toThrow(message);

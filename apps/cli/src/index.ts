@@ -1,1 +1,2 @@
-export { CliError } from './errors.js';
+export { CliError, EXIT, exitCodeOf } from './errors.js';
+export { freePort, redisServerArgs } from './local-redis.js';

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
-import { CliError, isUserError } from './errors.js';
+import { RedgradError } from '@redgrad/errors';
+import { exitCodeOf } from './errors.js';
 import { trainCommand } from './commands/train.js';
 import { evaluateCommand, predictCommand } from './commands/predict.js';
 import { registerClusterCommands } from './commands/cluster-commands.js';
@@ -49,15 +50,11 @@ registerClusterCommands(program);
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
-  if (e instanceof CommanderError) {
-    process.exitCode = e.exitCode; // commander already printed help or the usage error
-  } else if (isUserError(e)) {
-    process.stderr.write(`redgrad: ${e.message}\n`);
-    process.exitCode = e instanceof CliError ? e.exitCode : 1;
-  } else {
-    const err = e as Error;
-    process.stderr.write(`redgrad: ${err?.message ?? String(e)}\n`);
-    if (process.env.REDGRAD_DEBUG) process.stderr.write(`${err?.stack}\n`);
-    process.exitCode = 2;
+  process.exitCode = exitCodeOf(e);
+  // commander has already printed help or its usage error
+  if (!(e instanceof CommanderError)) {
+    process.stderr.write(`redgrad: ${e instanceof Error ? e.message : String(e)}\n`);
+    const internal = !(e instanceof RedgradError && e.kind === 'user');
+    if (internal && process.env.REDGRAD_DEBUG) process.stderr.write(`${(e as Error)?.stack}\n`);
   }
 }

@@ -1,3 +1,4 @@
+import { RedgradError } from '@redgrad/errors';
 import { clusterEnv, serviceLogger } from '@redgrad/cluster';
 import { Coordinator, coordinatorOptionsFromEnv } from './coordinator.js';
 
@@ -6,8 +7,9 @@ let coordinator: Coordinator;
 try {
   coordinator = new Coordinator(coordinatorOptionsFromEnv(process.env, { ...clusterEnv(), log }));
 } catch (e) {
-  log.fatal({ err: (e as Error).message }, 'bad configuration');
-  process.exit(2);
+  const badSetting = e instanceof RedgradError && e.kind === 'user';
+  log.fatal({ err: (e as Error).message }, badSetting ? 'bad configuration' : 'cannot start');
+  process.exit(badSetting ? 1 : 2);
 }
 coordinator.start();
 // A stopped coordinator's running jobs are taken over by another one from their checkpoints, so

@@ -1,12 +1,13 @@
 import type { Job, Queue } from 'bullmq';
 import { UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { layout, modelToJson } from '@redgrad/nn';
-import { downloadDataset, encodeProgress, validateJobId } from '@redgrad/protocol';
+import { RedgradError } from '@redgrad/errors';
+import { layout } from '@redgrad/nn';
+import { JobRecordError, decodeCheckpoint, encodeCheckpoint, encodeProgress, validateJobId } from '@redgrad/protocol';
 import type { GradientTask, JobProgress, Keys } from '@redgrad/protocol';
-import { LocalBackend, TrainingError, modelOf, preparedJob, selectKernels, train } from '@redgrad/train';
+import { LocalBackend, TrainingError, modelOf, modelToJson, preparedJob, selectKernels, train } from '@redgrad/train';
 import type { Checkpoint, StepProgress, TrainResult } from '@redgrad/train';
-import { JobRecordError, QueueBackend, datasetFromWire, decodeCheckpoint, encodeCheckpoint, readJobRecord, setJobState } from '@redgrad/cluster';
+import { QueueBackend, datasetFromWire, downloadDataset, readJobRecord, setJobState } from '@redgrad/cluster';
 import type { Logger } from '@redgrad/cluster';
 
 export interface RunJobContext {
@@ -24,9 +25,20 @@ export interface RunJobContext {
   coordinatorShards: number;
 }
 
-class Cancelled extends Error {}
+/** The user cancelled the job: how the cancel poll stops the loop; never shown as a failure. */
+class Cancelled extends RedgradError {
+  override name = 'Cancelled';
+  constructor(message: string) {
+    super('user', 'cancelled', message);
+  }
+}
 /** This coordinator lost the job's lock (a long stall, Redis down): another one resumes it from its checkpoint. */
-class LostOwnership extends Error {}
+class LostOwnership extends RedgradError {
+  override name = 'LostOwnership';
+  constructor(message: string) {
+    super('internal', 'lost-ownership', message);
+  }
+}
 
 /**
  * Runs one training job to its end with the queue backend: resumes from its checkpoint when one

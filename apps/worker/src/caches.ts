@@ -2,9 +2,9 @@ import type { Redis } from 'ioredis';
 import { Network } from '@redgrad/nn';
 import type { Kernels } from '@redgrad/nn';
 import type { Dataset } from '@redgrad/data';
-import { decodeWeights, downloadDataset } from '@redgrad/protocol';
+import { decodeWeights } from '@redgrad/protocol';
 import type { Keys } from '@redgrad/protocol';
-import { datasetFromWire, readJobRecord } from '@redgrad/cluster';
+import { datasetFromWire, downloadDataset, readJobRecord } from '@redgrad/cluster';
 import type { JobRecord } from '@redgrad/cluster';
 import { architecture, selectKernels } from '@redgrad/train';
 

@@ -1,3 +1,4 @@
+import { RedgradError } from '@redgrad/errors';
 import { clusterEnv, serviceLogger } from '@redgrad/cluster';
 import { GradientWorker, workerOptionsFromEnv } from './worker.js';
 
@@ -6,8 +7,9 @@ let worker: GradientWorker;
 try {
   worker = new GradientWorker(workerOptionsFromEnv(process.env, { ...clusterEnv(), log }));
 } catch (e) {
-  log.fatal({ err: (e as Error).message }, 'bad configuration');
-  process.exit(2);
+  const badSetting = e instanceof RedgradError && e.kind === 'user';
+  log.fatal({ err: (e as Error).message }, badSetting ? 'bad configuration' : 'cannot start');
+  process.exit(badSetting ? 1 : 2);
 }
 worker.start();
 // SIGTERM/SIGINT: finish the shard in hand (milliseconds), then leave; a second signal stops at once

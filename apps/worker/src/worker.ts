@@ -2,9 +2,10 @@ import { hostname } from 'node:os';
 import { UnrecoverableError, Worker } from 'bullmq';
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { GRADIENT_QUEUE, Keys, ProtocolError, decodeIndices, encodeHeartbeat, encodeShardError, encodeShardResult, checkTaskIdentity, parseTaskId, pushStepResult, toBf16WithFeedback, validateGradientTask } from '@redgrad/protocol';
+import { RedgradError } from '@redgrad/errors';
+import { GRADIENT_QUEUE, JobRecordError, Keys, ProtocolError, decodeIndices, encodeHeartbeat, encodeShardError, encodeShardResult, checkTaskIdentity, parseTaskId, pushStepResult, toBf16WithFeedback, validateGradientTask } from '@redgrad/protocol';
 import type { GradientTask, WorkerHeartbeat } from '@redgrad/protocol';
-import { JobRecordError, connectRedis, envInt } from '@redgrad/cluster';
+import { connectRedis, envInt } from '@redgrad/cluster';
 import type { Logger, ServiceOptions } from '@redgrad/cluster';
 import { kernelName } from '@redgrad/train';
 import { DatasetCache, JobCache } from './caches.js';
@@ -33,7 +34,12 @@ export function workerOptionsFromEnv(env: NodeJS.ProcessEnv, base: Pick<Gradient
 }
 
 /** Problems of the task or its job, not of this worker: retrying cannot help. */
-class JobFault extends Error {}
+class JobFault extends RedgradError {
+  override name = 'JobFault';
+  constructor(message: string) {
+    super('internal', 'job-fault', message);
+  }
+}
 
 /** The gradient worker service: computes shard gradient sums for whichever job a task names. */
 export class GradientWorker {

@@ -3,12 +3,13 @@ import { dirname, resolve } from 'node:path';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { datasetHash } from '@redgrad/data';
-import { JOBS_QUEUE, Keys, uploadDataset, validateHeartbeat, validateJobId } from '@redgrad/protocol';
-import type { WorkerHeartbeat } from '@redgrad/protocol';
+import { JOBS_QUEUE, Keys, encodeJobRecord, encodeJobState, validateHeartbeat, validateJobId } from '@redgrad/protocol';
+import type { JobState, WorkerHeartbeat } from '@redgrad/protocol';
 import { prepareJob, readJobSpec, kernelName } from '@redgrad/train';
+import { uploadDataset } from './dataset-redis.js';
+import { JobIdError } from './errors.js';
 import type { JobRecord } from './job-record.js';
-import { readJobState } from './state.js';
-import type { JobState } from './state.js';
+import { readJobState, setJobState } from './state.js';
 
 /** Data sets stay in Redis this long after their last submit (content-addressed, shared by jobs). */
 const DATA_TTL_SECONDS = 7 * 24 * 3600;
@@ -48,10 +49,10 @@ export class ClusterClient {
     const record: JobRecord = {
       v: 1, jobId, spec, kernel, trainHash, testHash, scaling: job.scaling, featureNames: job.train.featureNames, submittedAt: Date.now(),
     };
-    const created = await this.redis.set(this.keys.jobSpec(jobId), JSON.stringify(record), 'NX');
-    if (created !== 'OK') throw new Error(`job ${jobId} already exists`);
+    const created = await this.redis.set(this.keys.jobSpec(jobId), encodeJobRecord(record), 'NX');
+    if (created !== 'OK') throw new JobIdError('job-exists', `job ${jobId} already exists; choose another --id`);
     await this.redis.multi()
-      .hset(this.keys.jobState(jobId), { status: 'queued', name: spec.name, submittedAt: record.submittedAt })
+      .hset(this.keys.jobState(jobId), encodeJobState({ status: 'queued', name: spec.name, submittedAt: record.submittedAt }))
       .zadd(this.keys.jobsIndex(), record.submittedAt, jobId)
       .exec();
     // A few attempts cover Redis trouble inside a coordinator; a dead coordinator is covered by stall detection.
@@ -73,13 +74,13 @@ export class ClusterClient {
   /** Asks the owning coordinator to stop (it checks every second); a job still queued is cancelled at once. */
   async cancel(jobId: string): Promise<JobState['status']> {
     const state = await this.status(jobId);
-    if (!state) throw new Error(`no job ${jobId}`);
+    if (!state) throw new JobIdError('no-such-job', `no job ${jobId}`);
     if (state.status === 'completed' || state.status === 'failed' || state.status === 'cancelled') return state.status;
     await this.redis.set(this.keys.cancel(jobId), '1', 'EX', 7 * 24 * 3600);
     const queued = await this.jobs.getJob(jobId);
     if (queued && (await queued.isWaiting().catch(() => false))) {
       await queued.remove().catch(() => {});
-      await this.redis.hset(this.keys.jobState(jobId), { status: 'cancelled', finishedAt: Date.now() });
+      await setJobState(this.redis, this.keys, jobId, { status: 'cancelled', finishedAt: Date.now() });
       return 'cancelled';
     }
     return state.status;

@@ -1,5 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { DEFAULT_PREFIX } from '@redgrad/protocol';
+import { ConfigError, RedisUnavailableError } from './errors.js';
 
 /**
  * Service and client settings from the environment; every knob has a default and is documented in
@@ -11,7 +13,7 @@ export interface ClusterEnv {
 }
 
 export function clusterEnv(env: NodeJS.ProcessEnv = process.env): ClusterEnv {
-  return { redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379', prefix: env.REDGRAD_PREFIX || 'redgrad' };
+  return { redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379', prefix: env.REDGRAD_PREFIX || DEFAULT_PREFIX };
 }
 
 /** What every service is built from: where Redis is, the key prefix, its logger and its name. */
@@ -28,7 +30,7 @@ export function envInt(env: NodeJS.ProcessEnv, name: string, fallback: number, m
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const v = Number(raw);
-  if (!Number.isInteger(v) || v < min) throw new Error(`${name}: expected an integer ≥ ${min}, got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(v) || v < min) throw new ConfigError(`${name}: expected an integer ≥ ${min}, got ${JSON.stringify(raw)}`);
   return v;
 }
 
@@ -50,15 +52,23 @@ export function redactUrl(url: string): string {
 export async function connectChecked(url: string, name: string, timeoutMs = 5000): Promise<Redis> {
   const redis = new Redis(url, { maxRetriesPerRequest: 1, connectionName: name, lazyConnect: true, connectTimeout: timeoutMs, retryStrategy: () => null });
   const shown = redactUrl(url);
+  // the socket's own error (ECONNREFUSED, …) says more than the "Connection is closed." that connect()
+  // rejects with, and without a listener ioredis prints it to stderr as unhandled
+  let socketError: Error | undefined;
+  const onError = (e: Error) => {
+    socketError ??= e;
+  };
+  redis.on('error', onError);
   try {
     await redis.connect();
     await redis.ping();
   } catch (e) {
     redis.disconnect();
-    const msg = (e as Error).message;
-    if (/NOAUTH|WRONGPASS|invalid password|AUTH/i.test(msg)) throw new Error(`Redis at ${shown} refused the password (${msg}); set REDIS_URL=redis://:PASSWORD@host:port`);
-    throw new Error(`cannot reach Redis at ${shown} (${msg}); start one (redis-server, docker compose up redis) or set REDIS_URL`);
+    const msg = (socketError ?? (e as Error)).message;
+    if (/NOAUTH|WRONGPASS|invalid password|AUTH/i.test(msg)) throw new ConfigError(`Redis at ${shown} refused the password (${msg}); set REDIS_URL=redis://:PASSWORD@host:port`, { cause: e });
+    throw new RedisUnavailableError(`cannot reach Redis at ${shown} (${msg}); start one (redis-server, docker compose up redis) or set REDIS_URL`, { cause: e });
   }
+  redis.off('error', onError);
   // from here on, behave like a service connection: wait through reconnects
   redis.options.maxRetriesPerRequest = null;
   redis.options.retryStrategy = (times: number) => Math.min(times * 200, 2000);

@@ -1,8 +1,8 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { decodeShardMessage, encodeIndices, encodeWeights, makeGradientTask, openStepResults, readStepResults, taskId } from '@redgrad/protocol';
-import type { GradientTask, Keys, ProtocolError, ShardResult } from '@redgrad/protocol';
+import { ProtocolError, decodeShardMessage, encodeIndices, encodeWeights, makeGradientTask, openStepResults, readStepResults, taskId } from '@redgrad/protocol';
+import type { GradientTask, Keys, ShardResult } from '@redgrad/protocol';
 import { TrainingError } from '@redgrad/train';
 import type { GradientBackend, ShardGradient, StepRequest } from '@redgrad/train';
 
@@ -172,11 +172,12 @@ export class QueueBackend implements GradientBackend {
     try {
       msg = decodeShardMessage(buf, { jobId, step, length: this.o.paramCount, counts });
     } catch (e) {
-      const pe = e as ProtocolError;
+      // only a message that fails its checks may be dropped; anything else is a fault of ours
+      if (!(e instanceof ProtocolError)) throw e;
       // backprop is deterministic: a worker that returns a well-formed but non-finite gradient
       // would do so again, so the job fails now with the reason instead of retrying
-      if (pe.code === 'non-finite') throw new TrainingError(`step ${step + 1}: the gradient went non-finite (${pe.message}); lower the learning rate or check the data scaling`);
-      log.warn({ step, err: pe.message, code: pe.code }, 'dropped an invalid shard message');
+      if (e.code === 'non-finite') throw new TrainingError(`step ${step + 1}: the gradient went non-finite (${e.message}); lower the learning rate or check the data scaling`, 'diverged');
+      log.warn({ step, err: e.message, code: e.code }, 'dropped an invalid shard message');
       return undefined;
     }
     const s = msg.shard;

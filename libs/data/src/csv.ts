@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { readInputText } from '@redgrad/errors';
 import type { Dataset, Task } from './dataset.js';
-import { DataError } from './dataset.js';
+import { DataError, } from './dataset.js';
 
 export type LabelSpec = string | number | (string | number)[];
 
@@ -21,15 +21,9 @@ interface CsvRecord {
   line: number; // 1-based physical line where the record starts
 }
 
-/** Reads a CSV file with a header row into a Dataset. Every problem is a DataError naming the file and line. */
+/** Reads a CSV file with a header row into a Dataset. Every problem in it is a DataError naming the file and line. */
 export async function readCsv(path: string, opts: CsvOptions = {}): Promise<Dataset> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new DataError(`${path}: cannot read file (${(err as Error).message})`);
-  }
-  return parseCsv(text, { ...opts, source: path, name: opts.name ?? basename(path) });
+  return parseCsv(await readInputText(path), { ...opts, source: path, name: opts.name ?? basename(path) });
 }
 
 /** Parses CSV text; `source` names the file in error messages. */
@@ -104,7 +98,7 @@ export function parseCsv(text: string, opts: CsvOptions & { source: string }): D
 }
 
 /** Unique labels in a deterministic order: numeric when all are numbers, else by UTF-16 code units. */
-export function sortedClasses(labels: string[]): string[] {
+function sortedClasses(labels: string[]): string[] {
   const unique = [...new Set(labels)];
   if (unique.every((s) => DECIMAL.test(s))) return unique.sort((a, b) => Number(a) - Number(b) || (a < b ? -1 : a > b ? 1 : 0));
   return unique.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));

@@ -1,3 +1,6 @@
+import { RedgradError } from '@redgrad/errors';
+import { argmax } from '@redgrad/nn';
+
 export type Task = 'classification' | 'regression';
 
 /** An in-memory data set: features and targets as flat row-major float32 buffers. */
@@ -19,16 +22,17 @@ export interface Dataset {
  * The message names the file (or spec field) and the line or byte offset, and says what was wrong.
  * It is not retryable: the same input fails the same way.
  */
-export class DataError extends Error {
+export class DataError extends RedgradError {
   override name = 'DataError';
+
+  constructor(message: string, options?: ErrorOptions) {
+    super('user', 'bad-data', message, options);
+  }
 }
 
 /** The class index of sample i of a one-hot classification set (argmax of its y row). */
 export function classOf(ds: Dataset, i: number): number {
-  const row = i * ds.outputs;
-  let best = 0;
-  for (let k = 1; k < ds.outputs; k++) if (ds.y[row + k] > ds.y[row + best]) best = k;
-  return best;
+  return argmax(ds.y, i * ds.outputs, ds.outputs);
 }
 
 /** A new data set holding rows `indices` of `ds`, in that order (copies the rows). */

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { HOST_LITTLE_ENDIAN } from '@redgrad/errors';
 import type { Dataset } from './dataset.js';
 
 // Bump when the encoding below changes, so old and new hashes never collide.
@@ -29,8 +30,6 @@ export function datasetHash(ds: Dataset): string {
   h.update(littleEndianBytes(ds.y.subarray(0, ds.n * ds.outputs)));
   return h.digest('hex');
 }
-
-const HOST_LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
 function littleEndianBytes(a: Float32Array): Uint8Array {
   if (HOST_LITTLE_ENDIAN) return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { readInputBytes } from '@redgrad/errors';
 import type { Dataset } from './dataset.js';
-import { DataError } from './dataset.js';
+import { DataError, } from './dataset.js';
 
 /** Type code 0x08 (unsigned byte) with 3 dims (images) or 1 dim (labels): the MNIST layout. */
 export const IDX_IMAGES_MAGIC = 0x00000803;
@@ -93,17 +93,9 @@ export function idxDataset(images: IdxArray, labels: IdxArray, opts: IdxOptions 
 
 /** Reads an MNIST-style pair of IDX files (raw or .gz). */
 export async function readIdx(imagesPath: string, labelsPath: string, opts: IdxOptions = {}): Promise<Dataset> {
-  const images = parseIdx(await readBytes(imagesPath), imagesPath, IDX_IMAGES_MAGIC);
-  const labels = parseIdx(await readBytes(labelsPath), labelsPath, IDX_LABELS_MAGIC);
+  const images = parseIdx(await readInputBytes(imagesPath), imagesPath, IDX_IMAGES_MAGIC);
+  const labels = parseIdx(await readInputBytes(labelsPath), labelsPath, IDX_LABELS_MAGIC);
   return idxDataset(images, labels, opts);
-}
-
-async function readBytes(path: string): Promise<Uint8Array> {
-  try {
-    return await readFile(path);
-  } catch (err) {
-    throw new DataError(`${path}: cannot read file (${(err as Error).message})`);
-  }
 }
 
 export interface FashionMnistPaths {

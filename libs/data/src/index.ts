@@ -1,5 +1,5 @@
 export { DataError, classOf, subset, type Dataset, type Task } from './dataset.js';
-export { parseCsv, parseFeatureCsv, readCsv, sortedClasses, type CsvOptions, type LabelSpec } from './csv.js';
+export { parseCsv, parseFeatureCsv, readCsv, type CsvOptions, type LabelSpec } from './csv.js';
 export {
   FASHION_MNIST_CLASSES,
   FASHION_MNIST_DIRS,

@@ -1,10 +1,19 @@
+import { describeValue } from '@redgrad/errors';
 import type { Dataset } from './dataset.js';
-import { DataError } from './dataset.js';
-import { readScaling } from '@redgrad/nn';
-import type { ModelScaling, ScalingMethod } from '@redgrad/nn';
+import { DataError, } from './dataset.js';
 
-export { SCALING_METHODS, type ScalingMethod } from '@redgrad/nn';
-export type Scaling = ModelScaling;
+export type ScalingMethod = 'none' | 'standard' | 'minmax';
+export const SCALING_METHODS: readonly ScalingMethod[] = ['none', 'standard', 'minmax'];
+
+/**
+ * Per-feature affine map x' = (x − offset) · scale, fitted on the training set only and stored with
+ * the job and the model, so predictions see inputs scaled exactly as in training.
+ */
+export interface Scaling {
+  method: ScalingMethod;
+  offset: number[]; // [features]
+  scale: number[]; // [features]
+}
 
 /**
  * Fits a scaling on ds.x in float64. standard: mean and 1/std (population std); minmax: min and 1/(max − min).
@@ -61,7 +70,28 @@ export function applyScaling(ds: Dataset, scaling: Scaling): Dataset {
   return { ...ds, x: scaleFeatures(ds.x, ds.n, ds.features, scaling, ds.name), y: ds.y.slice() };
 }
 
-/** Checks a scaling read back from JSON (nn's readScaling, throwing DataError). */
-export function validateScaling(obj: unknown, features: number, where: string): Scaling {
-  return readScaling(obj, features, where, DataError);
+/** Checks a scaling read back from JSON (a job record, a model file); `where` names it in messages. */
+export function validateScaling(v: unknown, features: number, where: string): Scaling {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    throw new DataError(`${where}: expected an object with method, offset, scale, got ${describeValue(v)}`);
+  }
+  const rec = v as Record<string, unknown>;
+  for (const key of Object.keys(rec)) {
+    if (key !== 'method' && key !== 'offset' && key !== 'scale') throw new DataError(`${where}: unknown key "${key}" (allowed: method, offset, scale)`);
+  }
+  const method = rec.method;
+  if (typeof method !== 'string' || !SCALING_METHODS.includes(method as ScalingMethod)) {
+    throw new DataError(`${where}.method: expected one of ${SCALING_METHODS.join(', ')}, got ${describeValue(method)}`);
+  }
+  const numbers = (field: 'offset' | 'scale'): number[] => {
+    const a = rec[field];
+    if (!Array.isArray(a)) throw new DataError(`${where}.${field}: expected an array of ${features} numbers, got ${describeValue(a)}`);
+    if (a.length !== features) throw new DataError(`${where}.${field}: expected ${features} numbers, got ${a.length}`);
+    a.forEach((e, j) => {
+      if (typeof e !== 'number' || !Number.isFinite(e)) throw new DataError(`${where}.${field}[${j}]: expected a finite number, got ${describeValue(e)}`);
+      if (field === 'scale' && e === 0) throw new DataError(`${where}.scale[${j}]: must not be 0`);
+    });
+    return [...(a as number[])];
+  };
+  return { method: method as ScalingMethod, offset: numbers('offset'), scale: numbers('scale') };
 }

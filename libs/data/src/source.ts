@@ -1,10 +1,10 @@
 import { isAbsolute, resolve } from 'node:path';
 import { builtin, builtinNames } from './builtin.js';
 import type { LabelSpec } from './csv.js';
-import { readCsv } from './csv.js';
+import { readCsv, } from './csv.js';
 import type { Dataset, Task } from './dataset.js';
-import { DataError } from './dataset.js';
-import { describe } from '@redgrad/nn';
+import { DataError, } from './dataset.js';
+import { describeValue } from '@redgrad/errors';
 import { FASHION_MNIST_CLASSES, fashionMnistPaths, readIdx } from './idx.js';
 
 /** Where a job's data comes from: the `data` block of a job spec. Relative paths resolve against the spec's folder. */
@@ -24,7 +24,7 @@ const FORMATS = Object.keys(ALLOWED) as (keyof typeof ALLOWED)[];
 /** Checks an untrusted `data` block; every message names the offending field (`field` is its path, e.g. "data"). */
 export function validateDataSource(obj: unknown, field = 'data'): DataSource {
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
-    throw new DataError(`${field}: expected an object, got ${describe(obj)}`);
+    throw new DataError(`${field}: expected an object, got ${describeValue(obj)}`);
   }
   const rec = obj as Record<string, unknown>;
   const onlyKeys = (allowed: readonly string[]) => {
@@ -35,7 +35,7 @@ export function validateDataSource(obj: unknown, field = 'data'): DataSource {
   const str = (key: string, required: boolean): string | undefined => {
     const v = rec[key];
     if (v === undefined && !required) return undefined;
-    if (typeof v !== 'string' || v === '') throw new DataError(`${field}.${key}: expected a non-empty string, got ${describe(v)}`);
+    if (typeof v !== 'string' || v === '') throw new DataError(`${field}.${key}: expected a non-empty string, got ${describeValue(v)}`);
     return v;
   };
 
@@ -43,13 +43,13 @@ export function validateDataSource(obj: unknown, field = 'data'): DataSource {
     onlyKeys(['builtin']);
     const name = rec.builtin;
     if (typeof name !== 'string' || !builtinNames().includes(name)) {
-      throw new DataError(`${field}.builtin: expected one of ${builtinNames().join(', ')}, got ${describe(name)}`);
+      throw new DataError(`${field}.builtin: expected one of ${builtinNames().join(', ')}, got ${describeValue(name)}`);
     }
     return { builtin: name };
   }
   const format = rec.format;
   if (typeof format !== 'string' || !FORMATS.includes(format as keyof typeof ALLOWED)) {
-    throw new DataError(`${field}.format: expected one of ${FORMATS.join(', ')} (or a "builtin" key), got ${describe(format)}`);
+    throw new DataError(`${field}.format: expected one of ${FORMATS.join(', ')} (or a "builtin" key), got ${describeValue(format)}`);
   }
   onlyKeys(ALLOWED[format as keyof typeof ALLOWED]);
 
@@ -70,7 +70,7 @@ export function validateDataSource(obj: unknown, field = 'data'): DataSource {
   let task: Task | undefined;
   if (rec.task !== undefined) {
     if (rec.task !== 'classification' && rec.task !== 'regression') {
-      throw new DataError(`${field}.task: expected "classification" or "regression", got ${describe(rec.task)}`);
+      throw new DataError(`${field}.task: expected "classification" or "regression", got ${describeValue(rec.task)}`);
     }
     task = rec.task;
   }
@@ -78,7 +78,7 @@ export function validateDataSource(obj: unknown, field = 'data'): DataSource {
   if (rec.label !== undefined) {
     const one = (v: unknown, where: string): string | number => {
       if ((typeof v === 'string' && v !== '') || (typeof v === 'number' && Number.isInteger(v) && v >= 0)) return v;
-      throw new DataError(`${where}: expected a column name or index, got ${describe(v)}`);
+      throw new DataError(`${where}: expected a column name or index, got ${describeValue(v)}`);
     };
     if (Array.isArray(rec.label)) {
       if (rec.label.length === 0) throw new DataError(`${field}.label: expected at least one column`);

@@ -103,12 +103,16 @@ export function sampleLoss(loss: Loss, y: ArrayLike<number>, t: ArrayLike<number
   return total;
 }
 
-/** Class index of the row a[offset…offset+width): argmax, or the 0.5 threshold for one output unit. */
-export function classIndex(a: ArrayLike<number>, offset = 0, width = a.length - offset): number {
-  if (width === 1) return a[offset] >= 0.5 ? 1 : 0;
+/** Position of the largest value in a[offset…offset+width); the first one on ties. */
+export function argmax(a: ArrayLike<number>, offset = 0, width = a.length - offset): number {
   let best = 0;
   for (let j = 1; j < width; j++) if (a[offset + j] > a[offset + best]) best = j;
   return best;
+}
+
+/** Class index of the row a[offset…offset+width): argmax, or the 0.5 threshold for one output unit. */
+export function classIndex(a: ArrayLike<number>, offset = 0, width = a.length - offset): number {
+  return width === 1 ? (a[offset] >= 0.5 ? 1 : 0) : argmax(a, offset, width);
 }
 
 /** Whether a prediction row counts as correct: its class index is the target's. */

@@ -21,9 +21,9 @@ import {
 } from './validate.js';
 
 /** Largest x or y buffer (elements) a data set may declare: 4 GiB of float32. */
-export const MAX_DATASET_ELEMENTS = 2 ** 30;
+const MAX_DATASET_ELEMENTS = 2 ** 30;
 /** Default chunk size target: ~4 MiB of x per chunk keeps each Redis value and pipeline write moderate. */
-export const TARGET_CHUNK_BYTES = 4 * 1024 * 1024;
+const TARGET_CHUNK_BYTES = 4 * 1024 * 1024;
 
 // U8_TO_F32[k] = Math.fround(k/255): the only values the u8 encoding can carry.
 const U8_TO_F32 = new Float32Array(256);
@@ -50,18 +50,18 @@ function fromU8(bytes: Uint8Array, out: Float32Array, offset: number): void {
   for (let i = 0; i < bytes.length; i++) out[offset + i] = U8_TO_F32[bytes[i]];
 }
 
-export function defaultChunkRows(features: number, xDtype: 'f32' | 'u8'): number {
+function defaultChunkRows(features: number, xDtype: 'f32' | 'u8'): number {
   const rowBytes = features * (xDtype === 'u8' ? 1 : 4);
   return Math.max(1, Math.floor(TARGET_CHUNK_BYTES / Math.max(1, rowBytes)));
 }
 
 /** Rows held by chunk `index`: chunkRows, except the last. */
-export function chunkRowCount(meta: Pick<DatasetMeta, 'n' | 'chunkRows'>, index: number): number {
+function chunkRowCount(meta: Pick<DatasetMeta, 'n' | 'chunkRows'>, index: number): number {
   return Math.min(meta.chunkRows, meta.n - index * meta.chunkRows);
 }
 
 /** Check a meta object's fields and their consistency (chunks = ceil(n / chunkRows), …). */
-export function validateDatasetMeta(data: unknown, expectHash?: string): DatasetMeta {
+function validateDatasetMeta(data: unknown, expectHash?: string): DatasetMeta {
   const what = 'data set meta';
   const obj = expectRecord(data, what);
   checkHeader(obj, what, 'dataset');
@@ -103,7 +103,7 @@ export function decodeDatasetMeta(buf: Uint8Array, expectHash?: string): Dataset
   return validateDatasetMeta(unpackPayload(buf, 'data set meta'), expectHash);
 }
 
-export function encodeDatasetChunk(chunk: Omit<DatasetChunk, 'v' | 'length'>): Buffer {
+function encodeDatasetChunk(chunk: Omit<DatasetChunk, 'v' | 'length'>): Buffer {
   const tensor = chunk.dtype === 'u8' ? wireTensor('u8', chunk.data as Uint8Array) : wireTensor('f32', chunk.data as Float32Array);
   return packPayload({ v: PROTOCOL_VERSION, kind: chunk.kind, index: chunk.index, ...tensor });
 }

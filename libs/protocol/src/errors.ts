@@ -1,3 +1,5 @@
+import { RedgradError } from '@redgrad/errors';
+
 /** Why a message read from (or about to be written to) Redis was rejected. */
 export type ProtocolErrorCode =
   | 'bad-version' // format version this build does not read
@@ -9,25 +11,21 @@ export type ProtocolErrorCode =
   | 'mismatch' // a well-formed message for another job, step, shard or data set
   | 'truncated' // bytes end before the message does, or not decodable at all
   | 'missing' // a key the protocol needs is absent
-  | 'bad-name'; // a job id, prefix or hash that cannot be used in a key
+  | 'bad-name'; // a job id, prefix or hash that cannot be used in a key (usually one a user typed)
 
 /**
  * A message that can never become valid by retrying: bad data gets a named,
  * non-retryable error (services map it to BullMQ's UnrecoverableError or fail the job).
  * The message says what was expected and what arrived, e.g.
- * `shard result: grad length 1203 expected 1347`.
+ * `shard result: grad length 1203 expected 1347`. A bad name is the user's (an id given to the CLI);
+ * anything else was read from Redis, so it is an internal fault.
  */
-export class ProtocolError extends Error {
+export class ProtocolError extends RedgradError {
   override name = 'ProtocolError';
+  declare readonly code: ProtocolErrorCode;
   readonly retryable = false;
-  constructor(
-    readonly code: ProtocolErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
-export function isProtocolError(err: unknown): err is ProtocolError {
-  return err instanceof ProtocolError;
+  constructor(code: ProtocolErrorCode, message: string, options?: ErrorOptions) {
+    super(code === 'bad-name' ? 'user' : 'internal', code, message, options);
+  }
 }

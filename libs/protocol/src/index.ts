@@ -1,6 +1,6 @@
-// @redgrad/protocol — everything that crosses Redis: key layout, queue names,
-// message types, msgpackr codecs and their validation.
-export { ProtocolError, isProtocolError, type ProtocolErrorCode } from './errors.js';
+// @redgrad/protocol — everything that crosses Redis, as data: key layout, queue names,
+// message types, msgpackr codecs and their validation. The reads and writes live in libs/cluster.
+export { ProtocolError, type ProtocolErrorCode } from './errors.js';
 export { checkHeader, packPayload, unpackPayload } from './codec.js';
 export { expectAllFinite } from './validate.js';
 export {
@@ -13,14 +13,11 @@ export {
   WORKER_ID_PATTERN,
   parseTaskId,
   taskId,
-  validateDataHash,
   validateJobId,
-  validateWorkerId,
 } from './keys.js';
 export {
   JOB_STATUSES,
   PROTOCOL_VERSION,
-  isTerminalStatus,
   type DatasetChunk,
   type DatasetLike,
   type DatasetMeta,
@@ -28,7 +25,6 @@ export {
   type Dtype,
   type GradientTask,
   type JobProgress,
-  type JobStateStatus,
   type JobStatus,
   type PayloadKind,
   type ShardResult,
@@ -54,28 +50,24 @@ export {
   type GradientTaskInit,
 } from './task.js';
 export {
-  MAX_DATASET_ELEMENTS,
-  chunkRowCount,
   decodeDatasetChunk,
   decodeDatasetMeta,
-  defaultChunkRows,
-  encodeDatasetChunk,
   encodeDatasetMeta,
   isU8Compactable,
   joinDataset,
   splitDataset,
-  validateDatasetMeta,
   type SplitDataset,
 } from './dataset.js';
-export { downloadDataset, readDatasetMeta, uploadDataset, type UploadResult } from './dataset-redis.js';
 export {
   encodeHeartbeat,
   encodeProgress,
   isJobStatus,
   validateHeartbeat,
-  validateJobStatus,
   validateProgress,
 } from './status.js';
 export { decodeShardMessage, encodeShardError, type ShardError } from './shard-error.js';
 export { openStepResults, pushStepResult, readStepResults, type StepResultsRead } from './results-stream.js';
+export { JobRecordError, decodeJobRecord, encodeJobRecord, type JobRecordEnvelope } from './job-record.js';
+export { decodeCheckpoint, encodeCheckpoint, type CheckpointState, type EpochRecord } from './checkpoint.js';
+export { decodeJobState, encodeJobState, type JobState, type JobStateUpdate } from './job-state.js';
 export { fromBf16, roundBf16, toBf16, toBf16WithFeedback } from './bf16.js';

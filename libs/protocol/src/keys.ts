@@ -26,14 +26,14 @@ export function validateJobId(jobId: string): string {
   return jobId;
 }
 
-export function validateDataHash(hash: string): string {
+function validateDataHash(hash: string): string {
   if (typeof hash !== 'string' || !DATA_HASH_PATTERN.test(hash)) {
     throw new ProtocolError('bad-name', `data set hash ${JSON.stringify(hash)} must match ${DATA_HASH_PATTERN}`);
   }
   return hash;
 }
 
-export function validateWorkerId(workerId: string): string {
+function validateWorkerId(workerId: string): string {
   if (typeof workerId !== 'string' || !WORKER_ID_PATTERN.test(workerId)) {
     throw new ProtocolError('bad-name', `worker id ${JSON.stringify(workerId)} must match ${WORKER_ID_PATTERN}`);
   }
@@ -129,7 +129,7 @@ export class Keys {
     return `${this.jobBase(jobId)}:results:${step}`;
   }
 
-  /** Latest checkpoint (weights, optimizer state, RNG state, step). */
+  /** Latest checkpoint (weights, optimizer state, position in the run; the epoch order is derived from the seed). */
   checkpoint(jobId: string): string {
     return `${this.jobBase(jobId)}:ckpt`;
   }

@@ -118,9 +118,3 @@ export interface JobProgress {
 
 export const JOB_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
-/** Alias kept for readers of the brief: the job state's status union. */
-export type JobStateStatus = JobStatus;
-
-export function isTerminalStatus(s: JobStatus): boolean {
-  return s === 'completed' || s === 'failed' || s === 'cancelled';
-}

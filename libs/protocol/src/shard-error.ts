@@ -1,6 +1,6 @@
 // A worker's report that it could not compute a shard for a reason that is the job's, not the
-// worker's (missing data set, bad job record, unsupported kernel). It travels on the same results
-// list as ShardResults so the coordinator learns at once instead of waiting for a timeout.
+// worker's (missing data set, bad job record, unsupported kernel). It travels on the step's results
+// stream with the ShardResults, so the coordinator learns at once instead of waiting for a timeout.
 import { checkHeader, packPayload, unpackPayload } from './codec.js';
 import { WORKER_ID_PATTERN } from './keys.js';
 import type { ShardResult } from './messages.js';

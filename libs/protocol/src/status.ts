@@ -9,7 +9,6 @@ import type {
 import {
   expectFinite,
   expectInt,
-  expectOneOf,
   expectOptionalFinite,
   expectRecord,
   expectString,
@@ -83,8 +82,4 @@ export function validateProgress(data: unknown): JobProgress {
 
 export function isJobStatus(s: unknown): s is JobStatus {
   return typeof s === 'string' && (JOB_STATUSES as readonly string[]).includes(s);
-}
-
-export function validateJobStatus(s: unknown, what = 'job state'): JobStatus {
-  return expectOneOf({ status: s }, 'status', what, JOB_STATUSES);
 }

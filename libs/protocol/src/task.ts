@@ -1,11 +1,11 @@
 // The gradient task: BullMQ job data (JSON) telling a worker which shard to compute.
+import { HOST_LITTLE_ENDIAN } from '@redgrad/errors';
 import { ProtocolError } from './errors.js';
 import { DATA_HASH_PATTERN, JOB_ID_PATTERN } from './keys.js';
 import type { GradientTask } from './messages.js';
 import { PROTOCOL_VERSION } from './messages.js';
 import { describeValue, expectEqual, expectInt, expectRecord, expectString } from './validate.js';
 
-const HOST_LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 /** Upper bound on indices per task (a shard is a slice of one mini-batch). */
 export const MAX_TASK_INDICES = 1 << 20;

@@ -1,24 +1,12 @@
 // Field checks for untrusted objects read from Redis. Every failure names the
 // message, the field, what was expected and what arrived.
+import { describeValue } from '@redgrad/errors';
 import { ProtocolError } from './errors.js';
 
+// the protocol's readers describe values as every other reader does
+export { describeValue, typedArrayTag } from '@redgrad/errors';
+
 export type Fields = Record<string, unknown>;
-
-export function describeValue(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  if (v === null) return 'null';
-  if (typeof v === 'string') return v.length > 40 ? `string "${v.slice(0, 40)}…"` : `string "${v}"`;
-  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return `${typeof v} ${String(v)}`;
-  if (ArrayBuffer.isView(v)) return `${typedArrayTag(v) ?? 'binary'}(${(v as { length?: number }).length ?? v.byteLength})`;
-  if (Array.isArray(v)) return `array(${v.length})`;
-  return typeof v;
-}
-
-/** `Float32Array`, `Uint8Array`, … — by tag, so it also works across realms. Buffer reports `Uint8Array`. */
-export function typedArrayTag(v: unknown): string | undefined {
-  if (!ArrayBuffer.isView(v) || v instanceof DataView) return undefined;
-  return Object.prototype.toString.call(v).slice(8, -1);
-}
 
 export function isRecord(v: unknown): v is Fields {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v);
@@ -44,10 +32,6 @@ export function expectString(
     throw new ProtocolError('bad-field', `${what}: ${key} ${describeValue(v)} does not match ${opts.pattern}`);
   }
   return v;
-}
-
-export function expectOptionalString(obj: Fields, key: string, what: string): string | undefined {
-  return obj[key] === undefined ? undefined : expectString(obj, key, what, { allowEmpty: true });
 }
 
 /** A safe integer in [min, max]. */
@@ -100,7 +84,7 @@ export function expectEqual<T extends string | number>(what: string, key: string
 }
 
 /** Index of the first non-finite element, or -1. */
-export function firstNonFinite(a: Float32Array): number {
+function firstNonFinite(a: Float32Array): number {
   for (let i = 0; i < a.length; i++) {
     // x - x is 0 for finite x and NaN for NaN/±Infinity: one compare per element.
     const d = a[i] - a[i];

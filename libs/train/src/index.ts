@@ -4,11 +4,14 @@ export { prepareJob, prepareFromData, preparedJob, architecture } from './prepar
 export type { PreparedJob } from './prepare.js';
 export type { GradientBackend, ShardGradient, StepRequest } from './backend.js';
 export { LocalBackend } from './local-backend.js';
-export { train, epochOrder, initialParams, TrainingError } from './loop.js';
+export { train, epochOrder, initialParams } from './loop.js';
+export { TrainingError, type TrainingErrorCode } from './training-error.js';
 export type { Checkpoint, EpochMetrics, StepProgress, TrainOptions, TrainResult } from './loop.js';
 export { evaluate } from './evaluate.js';
 export type { Evaluation } from './evaluate.js';
 export { modelOf, networkFor, dataForModel } from './model.js';
+export { ModelFileError, modelFromJson, modelToJson } from './model-file.js';
+export type { Model } from './model-file.js';
 export { kernelName, selectKernels } from './kernels.js';
 export type { KernelChoice } from './kernels.js';
 export { trainLocal, readJobSpec } from './local.js';

@@ -1,5 +1,6 @@
 import { createWasmKernels, jsKernels, wasmSimdAvailable } from '@redgrad/nn';
 import type { Kernels } from '@redgrad/nn';
+import { SpecError } from './spec.js';
 
 export type KernelChoice = 'auto' | 'js' | 'wasm-simd';
 
@@ -12,9 +13,9 @@ export function kernelName(choice: KernelChoice | string): 'js' | 'wasm-simd' {
   if (choice === 'wasm-simd' || choice === 'auto') {
     if (wasmSimdAvailable()) return 'wasm-simd';
     if (choice === 'auto') return 'js';
-    throw new Error('kernel wasm-simd: this runtime does not support WebAssembly SIMD; use kernel "js"');
+    throw new SpecError('kernel wasm-simd: this runtime does not support WebAssembly SIMD; use kernel "js"');
   }
-  throw new Error(`unknown kernel ${JSON.stringify(choice)} (known: auto, js, wasm-simd)`);
+  throw new SpecError(`unknown kernel ${JSON.stringify(choice)} (known: auto, js, wasm-simd)`);
 }
 
 /**

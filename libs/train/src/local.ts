@@ -1,11 +1,11 @@
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { modelFromJson } from '@redgrad/nn';
-import type { Model } from '@redgrad/nn';
+import { readInputText } from '@redgrad/errors';
 import { LocalBackend } from './local-backend.js';
 import { train } from './loop.js';
 import type { EpochMetrics, StepProgress, TrainResult } from './loop.js';
 import { modelOf } from './model.js';
+import { modelFromJson } from './model-file.js';
+import type { Model } from './model-file.js';
 import { prepareJob } from './prepare.js';
 import type { PreparedJob } from './prepare.js';
 import { SpecError, validateJobSpec } from './spec.js';
@@ -19,12 +19,7 @@ export interface LocalRun {
 
 /** Reads and validates a job spec file; errors name the file. */
 export async function readJobSpec(path: string) {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new SpecError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
+  const text = await readInputText(path);
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -49,7 +44,7 @@ export async function trainLocal(
   const kernels = selectKernels(spec.kernel);
   let init: Float32Array | undefined;
   if (opts.init) {
-    const initModel = modelFromJson(await readFile(opts.init, 'utf8'), opts.init);
+    const initModel = modelFromJson(await readInputText(opts.init), opts.init);
     if (describeArch(initModel) !== describeArch(job)) {
       throw new SpecError(`${opts.init}: its layers ${describeArch(initModel)} do not match the job's ${describeArch(job)}`);
     }

@@ -4,6 +4,7 @@ import type { GradientBackend, ShardGradient } from './backend.js';
 import type { Evaluation } from './evaluate.js';
 import { evaluate } from './evaluate.js';
 import type { PreparedJob } from './prepare.js';
+import { TrainingError } from './training-error.js';
 
 /** Per-epoch record kept in checkpoints, the model file and the job's history. */
 export interface EpochMetrics {
@@ -70,10 +71,6 @@ export interface TrainResult {
   samples: number;
   elapsedMs: number;
   samplesPerSecond: number;
-}
-
-export class TrainingError extends Error {
-  override name = 'TrainingError';
 }
 
 /** Streams derived from the job seed; fixed constants so every process derives the same ones. */
@@ -166,7 +163,7 @@ export async function train(job: PreparedJob, opts: TrainOptions): Promise<Train
       const n = shards.reduce((a, sh) => a + sh.length, 0);
       if (stepCount !== n) throw new TrainingError(`step ${step}: the backend returned ${stepCount} samples, expected ${n}`);
       if (!Number.isFinite(stepLoss) || !kernels.divideCheck(mean, n)) {
-        throw new TrainingError(`step ${step + 1} (epoch ${epoch + 1}): the gradient or loss is not finite (loss sum ${stepLoss}); lower the learning rate (optimizer.lr = ${spec.optimizer.lr}) or check the data scaling`);
+        throw new TrainingError(`step ${step + 1} (epoch ${epoch + 1}): the gradient or loss is not finite (loss sum ${stepLoss}); lower the learning rate (optimizer.lr = ${spec.optimizer.lr}) or check the data scaling`, 'diverged');
       }
       const lr = learningRate(spec.optimizer.lr, spec.schedule, step, totalSteps);
       optimizer.step(params, mean, lr);

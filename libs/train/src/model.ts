@@ -1,7 +1,8 @@
 import { Network, jsKernels } from '@redgrad/nn';
-import type { Kernels, Model } from '@redgrad/nn';
-import { applyScaling } from '@redgrad/data';
+import type { Kernels } from '@redgrad/nn';
+import { DataError, applyScaling } from '@redgrad/data';
 import type { Dataset } from '@redgrad/data';
+import type { Model } from './model-file.js';
 import type { PreparedJob } from './prepare.js';
 import type { TrainResult } from './loop.js';
 
@@ -34,10 +35,10 @@ export function networkFor(model: Model, maxRows = 256, kernels: Kernels = jsKer
 export function dataForModel(model: Model, ds: Dataset, source: string): Dataset {
   const inputs = model.arch.layers[0].inputs;
   const outputs = model.arch.layers[model.arch.layers.length - 1].outputs;
-  if (ds.features !== inputs) throw new Error(`${source}: has ${ds.features} feature columns, the model expects ${inputs}`);
-  if (ds.outputs !== outputs) throw new Error(`${source}: has ${ds.outputs} target columns (or classes), the model expects ${outputs}`);
+  if (ds.features !== inputs) throw new DataError(`${source}: has ${ds.features} feature columns, the model expects ${inputs}`);
+  if (ds.outputs !== outputs) throw new DataError(`${source}: has ${ds.outputs} target columns (or classes), the model expects ${outputs}`);
   if (model.classes && ds.classes && ds.classes.join('\u0000') !== model.classes.join('\u0000')) {
-    throw new Error(`${source}: classes ${JSON.stringify(ds.classes)} differ from the model's ${JSON.stringify(model.classes)}`);
+    throw new DataError(`${source}: classes ${JSON.stringify(ds.classes)} differ from the model's ${JSON.stringify(model.classes)}`);
   }
   return model.scaling ? applyScaling(ds, model.scaling) : ds;
 }

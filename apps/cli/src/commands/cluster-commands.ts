@@ -2,12 +2,10 @@ import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 // The Redis client stack (BullMQ, ioredis, …) loads only when a cluster command runs: about 170 ms
 // that train --local, predict and evaluate need not pay.
-import type { ClusterClient, JobState } from '@redgrad/cluster';
-import { CliError } from '../errors.js';
+import type { ClusterClient } from '@redgrad/cluster';
+import type { JobState } from '@redgrad/protocol';
+import { CliError, EXIT } from '../errors.js';
 import { ProgressLine, bar, duration, fmt } from '../progress.js';
-
-/** Exit codes of `watch` and `submit --watch`: the job's fate. */
-export const EXIT = { completed: 0, failed: 1, cancelled: 3 } as const;
 
 async function withClient<T>(fn: (c: ClusterClient) => Promise<T>): Promise<T> {
   const { ClusterClient, clusterEnv, connectChecked } = await import('@redgrad/cluster');
@@ -44,7 +42,7 @@ async function follow(client: ClusterClient, jobId: string, json: boolean | unde
   let lastEpoch = 0;
   for (;;) {
     const s = await client.status(jobId);
-    if (!s) throw new CliError(`no job ${jobId}`);
+    if (!s) throw new CliError(`no job ${jobId}`, 'no-such-job');
     const p = s.progress;
     if (p) {
       const text = `${s.jobId} epoch ${p.epoch}/${p.epochs} ${bar(p.step / p.steps)} loss ${fmt(p.loss)}${p.accuracy !== undefined ? ` acc ${fmt(p.accuracy, 3)}` : ''} ${Math.round(p.samplesPerSecond)} samples/s ${p.workersSeen} workers ETA ${duration(p.etaMs ?? NaN)}`;
@@ -65,7 +63,7 @@ async function finish(c: ClusterClient, s: JobState, flags: { json?: boolean; ou
   if (flags.out && s.status === 'completed') await writeFile(flags.out, (await c.model(s.jobId)) ?? '');
   out(flags.json, { jobId: s.jobId, status: s.status, error: s.error, ...(s.result ?? {}), ...(flags.out && s.status === 'completed' ? { model: flags.out } : {}) }, () =>
     describeState(s) + (flags.out && s.status === 'completed' ? `\n  model written to ${flags.out}` : ''));
-  return s.status === 'completed' ? EXIT.completed : s.status === 'cancelled' ? EXIT.cancelled : EXIT.failed;
+  return EXIT.job[s.status === 'completed' || s.status === 'cancelled' ? s.status : 'failed'];
 }
 
 export function registerClusterCommands(program: Command): void {
@@ -115,7 +113,7 @@ export function registerClusterCommands(program: Command): void {
     .option('--json', 'JSON output')
     .action((id: string, flags: { json?: boolean }) => withClient(async (c) => {
       const s = await c.status(id);
-      if (!s) throw new CliError(`no job ${id}`);
+      if (!s) throw new CliError(`no job ${id}`, 'no-such-job');
       out(flags.json, s, () => describeState(s));
     }));
 
@@ -150,7 +148,7 @@ export function registerClusterCommands(program: Command): void {
       const model = await c.model(id);
       if (model === null) {
         const s = await c.status(id);
-        throw new CliError(s ? `job ${id} has no model (status ${s.status}${s.error ? `: ${s.error}` : ''})` : `no job ${id}`);
+        throw new CliError(s ? `job ${id} has no model (status ${s.status}${s.error ? `: ${s.error}` : ''})` : `no job ${id}`, s ? 'bad-argument' : 'no-such-job');
       }
       await writeFile(flags.out, model);
       out(flags.json, { jobId: id, model: flags.out, bytes: Buffer.byteLength(model) }, () => `model of ${id} written to ${flags.out}`);

@@ -6,12 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { ClusterClient, clusterEnv, connectChecked, freePort, redactUrl, redisServerArgs } from '@redgrad/cluster';
+import { ClusterClient, RedisUnavailableError, clusterEnv, connectChecked, redactUrl } from '@redgrad/cluster';
 import { CliError } from '../errors.js';
+import { freePort, redisServerArgs } from '../local-redis.js';
 
 const APPS = fileURLToPath(new URL('../../../', import.meta.url));
 /** The same commands the compose file runs (docker-compose.yml `command:`), as local processes. */
-export const SERVICE_COMMANDS = {
+const SERVICE_COMMANDS = {
   coordinator: ['node', join(APPS, 'coordinator/bin/redgrad-coordinator.js')],
   worker: ['node', join(APPS, 'worker/bin/redgrad-worker.js')],
 } as const;
@@ -90,7 +91,7 @@ export async function clusterCommand(flags: ClusterFlags, follow: (c: ClusterCli
         redis.proc.once('error', (e) => resolve(e));
         setTimeout(() => resolve(null), 200);
       });
-      if (failed) throw new CliError(`no Redis: REDIS_URL is not set and redis-server could not start (${failed.message}); install it (apt-get install redis-server), set REDIS_URL, or use docker compose up`);
+      if (failed) throw new RedisUnavailableError(`no Redis: REDIS_URL is not set and redis-server could not start (${failed.message}); install it (apt-get install redis-server), set REDIS_URL, or use docker compose up`);
       redisUrl = `redis://127.0.0.1:${port}`;
       say(`started redis-server on ${redisUrl} (AOF in ${redisDir})`);
     }
@@ -121,16 +122,14 @@ export async function clusterCommand(flags: ClusterFlags, follow: (c: ClusterCli
 }
 
 async function waitForRedis(url: string) {
-  let last: Error | undefined;
-  for (let i = 0; i < 50; i++) {
+  for (let i = 0; ; i++) {
     try {
       return await connectChecked(url, 'redgrad-cluster', 2000);
     } catch (e) {
-      last = e as Error;
+      if (i === 49) throw e;
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  throw new CliError(last?.message ?? `cannot reach ${url}`);
 }
 
 const LEVELS: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };

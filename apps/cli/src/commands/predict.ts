@@ -1,28 +1,14 @@
-import { readFile } from 'node:fs/promises';
-import { classIndex, modelFromJson } from '@redgrad/nn';
-import type { Model } from '@redgrad/nn';
-import { DataError, parseFeatureCsv, readCsv, readIdx, scaleFeatures } from '@redgrad/data';
+import { readInputText } from '@redgrad/errors';
+import { classIndex } from '@redgrad/nn';
+import { parseFeatureCsv, readCsv, readIdx, scaleFeatures } from '@redgrad/data';
 import type { Dataset } from '@redgrad/data';
-import { dataForModel, evaluate, networkFor } from '@redgrad/train';
+import { dataForModel, evaluate, modelFromJson, networkFor } from '@redgrad/train';
+import type { Model } from '@redgrad/train';
 import { CliError } from '../errors.js';
 import { fmt } from '../progress.js';
 
-export async function loadModel(path: string): Promise<Model> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new CliError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  return modelFromJson(text, path);
-}
-
-async function readText(path: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (e) {
-    throw new DataError(`${path}: cannot read file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
+async function loadModel(path: string): Promise<Model> {
+  return modelFromJson(await readInputText(path), path);
 }
 
 /** `redgrad predict model.json data.csv`: one prediction per row, as CSV or JSON lines. */
@@ -30,7 +16,7 @@ export async function predictCommand(modelPath: string, dataPath: string, flags:
   const model = await loadModel(modelPath);
   const inputs = model.arch.layers[0].inputs;
   const outputs = model.arch.layers[model.arch.layers.length - 1].outputs;
-  const { x, n } = parseFeatureCsv(await readText(dataPath), { source: dataPath, features: inputs, featureNames: model.featureNames });
+  const { x, n } = parseFeatureCsv(await readInputText(dataPath), { source: dataPath, features: inputs, featureNames: model.featureNames });
   const scaled = model.scaling ? scaleFeatures(x, n, inputs, model.scaling, dataPath) : x;
   const net = networkFor(model);
   const out: string[] = [];

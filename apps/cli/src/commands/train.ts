@@ -1,6 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import { modelToJson } from '@redgrad/nn';
-import { trainLocal } from '@redgrad/train';
+import { modelToJson, trainLocal } from '@redgrad/train';
 import type { EpochMetrics, PreparedJob, StepProgress } from '@redgrad/train';
 import { CliError } from '../errors.js';
 import { ProgressLine, bar, duration, fmt } from '../progress.js';

@@ -2,10 +2,8 @@
 // with SET NX: while an upload is half done the set is simply absent, and of two
 // concurrent uploaders exactly one reports `uploaded: true`.
 import type { Redis } from 'ioredis';
-import { decodeDatasetMeta, encodeDatasetMeta, joinDataset, splitDataset } from './dataset.js';
-import { ProtocolError } from './errors.js';
-import type { Keys } from './keys.js';
-import type { DatasetLike, DatasetMeta } from './messages.js';
+import { ProtocolError, decodeDatasetMeta, encodeDatasetMeta, joinDataset, splitDataset } from '@redgrad/protocol';
+import type { DatasetLike, DatasetMeta, Keys } from '@redgrad/protocol';
 
 /** Chunks outlive the meta by this much, so the meta always expires first and a reader never sees meta without chunks. */
 const CHUNK_TTL_MARGIN_SECONDS = 300;

@@ -1,17 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import type {
-  DatasetLike,
-} from '@redgrad/protocol';
-import {
-  Keys,
-  ProtocolError,
-  decodeShardResult,
-  downloadDataset,
-  encodeShardResult,
-  readDatasetMeta,
-  uploadDataset,
-} from '@redgrad/protocol';
+import type { DatasetLike } from '@redgrad/protocol';
+import { Keys, ProtocolError, decodeShardResult, encodeShardResult, } from '@redgrad/protocol';
+import { downloadDataset, readDatasetMeta, uploadDataset } from '@redgrad/cluster';
 import { cleanPrefix, uniquePrefix } from '../setup/redis.js';
 
 const HASH = 'c3'.repeat(32);

@@ -1,3 +1,5 @@
+// What `redgrad cluster` needs to run a private redis-server; the tests and benchmarks start theirs
+// the same way.
 import { createServer } from 'node:net';
 
 /** A TCP port on 127.0.0.1 that was free a moment ago (bind port 0, read what the kernel chose). */

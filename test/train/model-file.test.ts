@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ModelFileError, modelFromJson, modelToJson } from '@redgrad/nn';
-import type { Model } from '@redgrad/nn';
+import { ModelFileError, modelFromJson, modelToJson } from '@redgrad/train';
+import type { Model } from '@redgrad/train';
 
 const model: Model = {
   task: 'classification',

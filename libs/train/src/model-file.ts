@@ -1,10 +1,8 @@
-import { describe } from './describe.js';
-import type { Activation } from './activations.js';
-import { ACTIVATIONS } from './activations.js';
-import type { Loss } from './losses.js';
-import { LOSSES } from './losses.js';
-import type { Architecture, LayerSpec } from './network.js';
-import { layout } from './network.js';
+import { HOST_LITTLE_ENDIAN, RedgradError, describeValue } from '@redgrad/errors';
+import { ACTIVATIONS, LOSSES, layout } from '@redgrad/nn';
+import type { Activation, Architecture, LayerSpec, Loss } from '@redgrad/nn';
+import { DataError, validateScaling } from '@redgrad/data';
+import type { Scaling } from '@redgrad/data';
 
 /**
  * The model file: plain JSON that other tools can write and read.
@@ -24,29 +22,23 @@ import { layout } from './network.js';
  * }
  * Parameters are float32: per layer W [outputs, inputs] row-major then b [outputs], layer after layer.
  */
-export type ScalingMethod = 'none' | 'standard' | 'minmax';
-export const SCALING_METHODS: readonly ScalingMethod[] = ['none', 'standard', 'minmax'];
-
-/** Per-feature affine map x' = (x − offset) · scale, fitted on the training set and stored with the model. */
-export interface ModelScaling {
-  method: ScalingMethod;
-  offset: number[]; // [features]
-  scale: number[]; // [features]
-}
-
 export interface Model {
   task: 'classification' | 'regression';
   arch: Architecture;
   params: Float32Array;
   classes?: string[];
   featureNames?: string[];
-  scaling?: ModelScaling;
+  scaling?: Scaling;
   kernel?: string;
   training?: Record<string, unknown>;
 }
 
-export class ModelFileError extends Error {
+export class ModelFileError extends RedgradError {
   override name = 'ModelFileError';
+
+  constructor(message: string, options?: ErrorOptions) {
+    super('user', 'bad-model-file', message, options);
+  }
 }
 
 export function modelToJson(m: Model, encoding: 'base64' | 'arrays' = 'base64'): string {
@@ -54,7 +46,7 @@ export function modelToJson(m: Model, encoding: 'base64' | 'arrays' = 'base64'):
   let parameters: unknown;
   if (encoding === 'base64') {
     const bytes = Buffer.from(m.params.buffer, m.params.byteOffset, m.params.byteLength);
-    const le = isLittleEndian() ? bytes : swap32(bytes);
+    const le = HOST_LITTLE_ENDIAN ? bytes : swap32(bytes);
     parameters = { encoding: 'base64-float32le', length: m.params.length, data: le.toString('base64') };
   } else {
     parameters = {
@@ -90,17 +82,17 @@ export function modelFromJson(text: string, source = 'model'): Model {
     throw new ModelFileError(`${source}: not valid JSON (${(e as Error).message})`);
   }
   const f = obj(raw, source);
-  if (f.format !== 'redgrad-model') throw new ModelFileError(`${source}: format must be "redgrad-model", got ${JSON.stringify(f.format)}`);
-  if (f.version !== 1) throw new ModelFileError(`${source}: version ${JSON.stringify(f.version)} is not supported (expected 1)`);
-  if (f.task !== 'classification' && f.task !== 'regression') throw new ModelFileError(`${source}.task: expected "classification" or "regression", got ${JSON.stringify(f.task)}`);
-  if (!LOSSES.includes(f.loss as Loss)) throw new ModelFileError(`${source}.loss: expected one of ${LOSSES.join(', ')}, got ${JSON.stringify(f.loss)}`);
+  if (f.format !== 'redgrad-model') throw new ModelFileError(`${source}: format must be "redgrad-model", got ${describeValue(f.format)}`);
+  if (f.version !== 1) throw new ModelFileError(`${source}: version ${describeValue(f.version)} is not supported (expected 1)`);
+  if (f.task !== 'classification' && f.task !== 'regression') throw new ModelFileError(`${source}.task: expected "classification" or "regression", got ${describeValue(f.task)}`);
+  if (!LOSSES.includes(f.loss as Loss)) throw new ModelFileError(`${source}.loss: expected one of ${LOSSES.join(', ')}, got ${describeValue(f.loss)}`);
   if (!Array.isArray(f.layers) || f.layers.length === 0) throw new ModelFileError(`${source}.layers: expected a non-empty array`);
   const layers: LayerSpec[] = f.layers.map((l: unknown, i: number) => {
     const o = obj(l, `${source}.layers[${i}]`);
     for (const k of ['inputs', 'outputs'] as const) {
-      if (!Number.isInteger(o[k]) || (o[k] as number) < 1) throw new ModelFileError(`${source}.layers[${i}].${k}: expected a positive integer, got ${JSON.stringify(o[k])}`);
+      if (!Number.isInteger(o[k]) || (o[k] as number) < 1) throw new ModelFileError(`${source}.layers[${i}].${k}: expected a positive integer, got ${describeValue(o[k])}`);
     }
-    if (!ACTIVATIONS.includes(o.activation as Activation)) throw new ModelFileError(`${source}.layers[${i}].activation: expected one of ${ACTIVATIONS.join(', ')}, got ${JSON.stringify(o.activation)}`);
+    if (!ACTIVATIONS.includes(o.activation as Activation)) throw new ModelFileError(`${source}.layers[${i}].activation: expected one of ${ACTIVATIONS.join(', ')}, got ${describeValue(o.activation)}`);
     return { inputs: o.inputs as number, outputs: o.outputs as number, activation: o.activation as Activation };
   });
   const arch: Architecture = { layers, loss: f.loss as Loss };
@@ -123,7 +115,7 @@ export function modelFromJson(text: string, source = 'model'): Model {
     if (!Array.isArray(f.featureNames) || f.featureNames.length !== layers[0].inputs) throw new ModelFileError(`${source}.featureNames: expected ${layers[0].inputs} names`);
     model.featureNames = f.featureNames.map(String);
   }
-  if (f.scaling !== undefined) model.scaling = readScaling(f.scaling, layers[0].inputs, `${source}.scaling`);
+  if (f.scaling !== undefined) model.scaling = modelScaling(f.scaling, layers[0].inputs, `${source}.scaling`);
   if (f.kernel !== undefined) model.kernel = String(f.kernel);
   if (f.training !== undefined) model.training = obj(f.training, `${source}.training`);
   return model;
@@ -133,11 +125,11 @@ function readParameters(p: unknown, layers: ReturnType<typeof layout>['layers'],
   const o = obj(p, where);
   const params = new Float32Array(count);
   if (o.encoding === 'base64-float32le') {
-    if (o.length !== count) throw new ModelFileError(`${where}.length: the layers need ${count} parameters, got ${JSON.stringify(o.length)}`);
+    if (o.length !== count) throw new ModelFileError(`${where}.length: the layers need ${count} parameters, got ${describeValue(o.length)}`);
     if (typeof o.data !== 'string') throw new ModelFileError(`${where}.data: expected a base64 string`);
     const bytes = Buffer.from(o.data, 'base64');
     if (bytes.length !== count * 4) throw new ModelFileError(`${where}.data: expected ${count * 4} bytes, got ${bytes.length}`);
-    const le = isLittleEndian() ? bytes : swap32(Buffer.from(bytes));
+    const le = HOST_LITTLE_ENDIAN ? bytes : swap32(Buffer.from(bytes));
     new Uint8Array(params.buffer).set(le);
   } else if (o.encoding === 'arrays') {
     if (!Array.isArray(o.layers) || o.layers.length !== layers.length) throw new ModelFileError(`${where}.layers: expected ${layers.length} entries`);
@@ -156,39 +148,20 @@ function readParameters(p: unknown, layers: ReturnType<typeof layout>['layers'],
       });
     });
   } else {
-    throw new ModelFileError(`${where}.encoding: expected "base64-float32le" or "arrays", got ${JSON.stringify(o.encoding)}`);
+    throw new ModelFileError(`${where}.encoding: expected "base64-float32le" or "arrays", got ${describeValue(o.encoding)}`);
   }
   for (let i = 0; i < count; i++) if (!Number.isFinite(params[i])) throw new ModelFileError(`${where}: parameter ${i} is not finite`);
   return params;
 }
 
-/**
- * Checks a scaling read back from JSON (a model file, a job record); `where` prefixes the field in
- * messages (e.g. "model.json scaling") and `Err` is the error class the caller's readers throw.
- */
-export function readScaling(v: unknown, features: number, where: string, Err: new (message: string) => Error = ModelFileError): ModelScaling {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-    throw new Err(`${where}: expected an object with method, offset, scale, got ${describe(v)}`);
+/** The data library checks the scaling block; in a model file its faults are the file's. */
+function modelScaling(v: unknown, features: number, where: string): Scaling {
+  try {
+    return validateScaling(v, features, where);
+  } catch (e) {
+    if (e instanceof DataError) throw new ModelFileError(e.message, { cause: e });
+    throw e;
   }
-  const rec = v as Record<string, unknown>;
-  for (const key of Object.keys(rec)) {
-    if (key !== 'method' && key !== 'offset' && key !== 'scale') throw new Err(`${where}: unknown key "${key}" (allowed: method, offset, scale)`);
-  }
-  const method = rec.method;
-  if (typeof method !== 'string' || !SCALING_METHODS.includes(method as ScalingMethod)) {
-    throw new Err(`${where}.method: expected one of ${SCALING_METHODS.join(', ')}, got ${describe(method)}`);
-  }
-  const numbers = (field: 'offset' | 'scale'): number[] => {
-    const a = rec[field];
-    if (!Array.isArray(a)) throw new Err(`${where}.${field}: expected an array of ${features} numbers, got ${describe(a)}`);
-    if (a.length !== features) throw new Err(`${where}.${field}: expected ${features} numbers, got ${a.length}`);
-    a.forEach((e, j) => {
-      if (typeof e !== 'number' || !Number.isFinite(e)) throw new Err(`${where}.${field}[${j}]: expected a finite number, got ${describe(e)}`);
-      if (field === 'scale' && e === 0) throw new Err(`${where}.scale[${j}]: must not be 0`);
-    });
-    return [...(a as number[])];
-  };
-  return { method: method as ScalingMethod, offset: numbers('offset'), scale: numbers('scale') };
 }
 
 function obj(v: unknown, where: string): Record<string, unknown> {
@@ -197,12 +170,8 @@ function obj(v: unknown, where: string): Record<string, unknown> {
 }
 
 function finite(v: unknown, where: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ModelFileError(`${where}: expected a finite number, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ModelFileError(`${where}: expected a finite number, got ${describeValue(v)}`);
   return v;
-}
-
-function isLittleEndian(): boolean {
-  return new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 }
 
 function swap32(b: Buffer): Buffer {
