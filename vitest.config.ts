@@ -11,6 +11,7 @@ const E2E = [
   'test/protocol/dataset-redis.test.ts',
   'test/protocol/results-stream.test.ts',
   'test/setup/**/*.test.ts',
+  'test/worker/**/*.test.ts',
 ];
 
 export default defineConfig({
