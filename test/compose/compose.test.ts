@@ -146,7 +146,7 @@ describe('docker-compose.yml', () => {
           const p = join(d, e.name);
           if (e.isDirectory()) walk(p);
           else if (p.endsWith('.ts')) {
-            for (const m of readFileSync(p, 'utf8').matchAll(/envInt\(\s*\w+,\s*'(REDGRAD_\w+)',\s*([\d_]+)/g)) found[m[1]] = m[2].replace(/_/g, '');
+            for (const m of readFileSync(p, 'utf8').matchAll(/env(?:Int|Choice)\(\s*\w+,\s*'(REDGRAD_\w+)',\s*([\d_]+|'\w+')/g)) found[m[1]] = m[2].replace(/[_']/g, '');
           }
         }
       };

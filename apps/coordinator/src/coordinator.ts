@@ -4,7 +4,7 @@ import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { GRADIENT_QUEUE, JOBS_QUEUE, Keys } from '@redgrad/protocol';
 import type { GradientTask } from '@redgrad/protocol';
-import { connectRedis, envInt } from '@redgrad/cluster';
+import { WorkerSlots, connectRedis, envInt } from '@redgrad/cluster';
 import type { Logger, ServiceOptions } from '@redgrad/cluster';
 import { runJob } from './run-job.js';
 
@@ -19,7 +19,8 @@ export interface CoordinatorOptions extends ServiceOptions {
   maxAttempts: number;
   stepTtlSeconds: number;
   historyLimit: number;
-  coordinatorShards: number;
+  /** 'auto': the coordinator computes one block of each step while workers compute the rest; 'off': never. */
+  coordinatorCompute: 'auto' | 'off';
 }
 
 export function coordinatorOptionsFromEnv(env: NodeJS.ProcessEnv, base: Pick<CoordinatorOptions, 'redisUrl' | 'prefix' | 'log'>): CoordinatorOptions {
@@ -33,8 +34,16 @@ export function coordinatorOptionsFromEnv(env: NodeJS.ProcessEnv, base: Pick<Coo
     maxAttempts: envInt(env, 'REDGRAD_TASK_MAX_ATTEMPTS', 5),
     stepTtlSeconds: envInt(env, 'REDGRAD_STEP_TTL_S', 600),
     historyLimit: envInt(env, 'REDGRAD_HISTORY_LIMIT', 1000),
-    coordinatorShards: envInt(env, 'REDGRAD_COORDINATOR_SHARDS', 0, 0),
+    coordinatorCompute: envChoice(env, 'REDGRAD_COORDINATOR_COMPUTE', 'auto', ['auto', 'off'] as const),
   };
+}
+
+/** Reads a setting that is one of a few words; a bad value is an error naming the variable. */
+function envChoice<T extends string>(env: NodeJS.ProcessEnv, name: string, fallback: T, choices: readonly T[]): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!(choices as readonly string[]).includes(raw)) throw new Error(`${name}: expected ${choices.join(' or ')}, got ${JSON.stringify(raw)}`);
+  return raw as T;
 }
 
 /** The coordinator service: a BullMQ worker on the jobs queue; each training job is owned by one coordinator. */
@@ -43,6 +52,7 @@ export class Coordinator {
   private readonly redis: Redis;
   private readonly gradients: Queue<GradientTask>;
   private readonly worker: Worker<{ jobId: string }>;
+  private readonly workerSlots: WorkerSlots;
   private closing?: Promise<void>;
 
   constructor(private readonly o: CoordinatorOptions) {
@@ -52,9 +62,10 @@ export class Coordinator {
     this.redis.on('error', (e) => o.log.warn({ err: e.message }, 'redis connection error'));
     this.gradients = new Queue<GradientTask>(GRADIENT_QUEUE, { connection: this.redis, prefix: keys.queuePrefix });
     this.gradients.on('error', (e) => o.log.warn({ err: e.message }, 'gradients queue error'));
+    this.workerSlots = new WorkerSlots(this.redis, keys);
     const ctx = {
       redis: this.redis, gradients: this.gradients, keys, log: o.log, coordinatorId: this.id,
-      taskTimeoutMs: o.taskTimeoutMs, maxAttempts: o.maxAttempts, stepTtlSeconds: o.stepTtlSeconds, historyLimit: o.historyLimit, coordinatorShards: o.coordinatorShards,
+      taskTimeoutMs: o.taskTimeoutMs, maxAttempts: o.maxAttempts, stepTtlSeconds: o.stepTtlSeconds, historyLimit: o.historyLimit, coordinatorCompute: o.coordinatorCompute, workerSlots: this.workerSlots,
     };
     this.worker = new Worker<{ jobId: string }>(JOBS_QUEUE, (job: Job<{ jobId: string }>, _token?: string, signal?: AbortSignal) => runJob(job, ctx, signal), {
       connection: this.redis,
@@ -74,7 +85,8 @@ export class Coordinator {
   }
 
   start(): void {
-    this.o.log.info({ id: this.id, prefix: this.o.prefix }, 'coordinator started');
+    this.o.log.info({ id: this.id, prefix: this.o.prefix, coordinatorCompute: this.o.coordinatorCompute }, 'coordinator started');
+    void this.workerSlots.start();
     void this.worker.run().catch((e) => this.o.log.error({ err: (e as Error).message }, 'jobs worker stopped'));
   }
 
@@ -84,6 +96,7 @@ export class Coordinator {
    */
   close(force = false): Promise<void> {
     this.closing ??= (async () => {
+      this.workerSlots.stop();
       const steps: Array<() => Promise<unknown>> = [() => this.worker.close(force), () => this.gradients.close(), () => this.redis.quit()];
       for (const step of steps) await step().catch((e) => this.o.log.warn({ err: (e as Error).message }, 'error while closing'));
       this.o.log.info('coordinator stopped');

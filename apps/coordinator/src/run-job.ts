@@ -7,7 +7,7 @@ import type { GradientTask, JobProgress, Keys } from '@redgrad/protocol';
 import { LocalBackend, TrainingError, modelOf, preparedJob, selectKernels, train } from '@redgrad/train';
 import type { Checkpoint, StepProgress, TrainResult } from '@redgrad/train';
 import { JobRecordError, QueueBackend, datasetFromWire, decodeCheckpoint, encodeCheckpoint, readJobRecord, setJobState } from '@redgrad/cluster';
-import type { Logger } from '@redgrad/cluster';
+import type { Logger, WorkerSlots } from '@redgrad/cluster';
 
 export interface RunJobContext {
   redis: Redis;
@@ -20,8 +20,9 @@ export interface RunJobContext {
   stepTtlSeconds: number;
   /** Metrics entries kept per job (a bounded history). */
   historyLimit: number;
-  /** Shards of each step the coordinator computes itself while workers compute the rest (0: none). */
-  coordinatorShards: number;
+  /** 'auto': the coordinator computes one block of each step itself while workers compute the rest. */
+  coordinatorCompute: 'auto' | 'off';
+  workerSlots: WorkerSlots;
 }
 
 class Cancelled extends Error {}
@@ -108,9 +109,8 @@ export async function runJob(bull: Job<{ jobId: string }>, ctx: RunJobContext, l
   const backend = new QueueBackend({
     redis, blocking, queue: ctx.gradients, keys, jobId, dataHash: record.trainHash, kernel: kernels.name, paramCount,
     taskTimeoutMs: ctx.taskTimeoutMs, maxAttempts: ctx.maxAttempts, stepTtlSeconds: ctx.stepTtlSeconds, log, signal: abort.signal,
-    local: ctx.coordinatorShards > 0
-      ? { shards: ctx.coordinatorShards, backend: new LocalBackend(job.arch, kernels, job.train, job.train.task === 'classification', job.spec.shardSize) }
-      : undefined,
+    workerSlots: () => ctx.workerSlots.slots,
+    local: ctx.coordinatorCompute === 'auto' ? new LocalBackend(job.arch, kernels, job.train, job.train.task === 'classification', job.spec.shardSize) : undefined,
   });
   let lastReport = 0;
   const report = async (p: StepProgress) => {

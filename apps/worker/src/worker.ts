@@ -7,7 +7,10 @@ import type { GradientTask, WorkerHeartbeat } from '@redgrad/protocol';
 import { JobRecordError, connectRedis, envInt } from '@redgrad/cluster';
 import type { Logger, ServiceOptions } from '@redgrad/cluster';
 import { kernelName } from '@redgrad/train';
+import type { ShardGradient } from '@redgrad/train';
+import type { Dataset } from '@redgrad/data';
 import { DatasetCache, JobCache } from './caches.js';
+import type { JobContext } from './caches.js';
 
 /** Every setting; the defaults live in one place, workerOptionsFromEnv (documented in README). */
 export interface GradientWorkerOptions extends ServiceOptions {
@@ -32,10 +35,29 @@ export function workerOptionsFromEnv(env: NodeJS.ProcessEnv, base: Pick<Gradient
   };
 }
 
+/**
+ * A block's shards (the job's shardSize each, the last one possibly shorter) summed in the step's
+ * pairwise tree: the same bits as the loop's tree gives for those shards, whoever computes them.
+ */
+function blockSum(ctx: JobContext, data: Dataset, indices: Uint32Array, shardSize: number): ShardGradient {
+  const shards = Math.ceil(indices.length / shardSize);
+  ctx.reducer.reset(shards);
+  const leaf = ctx.leaf;
+  for (let s = 0; s < shards; s++) {
+    const stats = ctx.net.shardGradient(data, indices.subarray(s * shardSize, Math.min((s + 1) * shardSize, indices.length)), ctx.classification);
+    leaf.grad = ctx.net.grad;
+    leaf.lossSum = stats.lossSum;
+    leaf.count = stats.count;
+    leaf.correct = stats.correct;
+    ctx.reducer.add({ level: 0, index: s }, leaf);
+  }
+  return ctx.reducer.result();
+}
+
 /** Problems of the task or its job, not of this worker: retrying cannot help. */
 class JobFault extends Error {}
 
-/** The gradient worker service: computes shard gradient sums for whichever job a task names. */
+/** The gradient worker service: computes the gradient sums of blocks of shards for whichever job a task names. */
 export class GradientWorker {
   readonly id: string;
   private readonly keys: Keys;
@@ -84,14 +106,14 @@ export class GradientWorker {
       this.o.log.error({ task: job.id, err: (e as Error).message }, 'malformed gradient task: dropped');
       throw new UnrecoverableError((e as Error).message);
     }
-    const log = this.o.log.child({ job: task.jobId, step: task.step, shard: task.shard });
+    const log = this.o.log.child({ job: task.jobId, step: task.step, block: `${task.level}_${task.index}` });
     const resultsKey = this.keys.results(task.jobId, task.step);
     try {
       return await this.compute(task, resultsKey, log);
     } catch (e) {
       if (!(e instanceof JobFault || e instanceof ProtocolError || e instanceof JobRecordError)) throw e; // connection trouble: BullMQ retries
       log.error({ err: e.message }, 'cannot compute this shard: reporting to the coordinator');
-      await pushStepResult(this.redis, resultsKey, encodeShardError({ jobId: task.jobId, step: task.step, shard: task.shard, workerId: this.id, error: e.message }));
+      await pushStepResult(this.redis, resultsKey, encodeShardError({ jobId: task.jobId, step: task.step, level: task.level, index: task.index, workerId: this.id, error: e.message }));
       throw new UnrecoverableError(e.message);
     } finally {
       this.current = undefined;
@@ -104,8 +126,9 @@ export class GradientWorker {
     const ctx = await this.jobs.get(this.redis, this.keys, task.jobId, data, task.kernel);
     if (ctx.net.paramCount !== task.paramCount) throw new JobFault(`task says ${task.paramCount} parameters, the job's model has ${ctx.net.paramCount}`);
     const indices = decodeIndices(task.indices, data.n);
-    if (indices.length === 0 || indices.length > ctx.net.maxRows) throw new JobFault(`shard of ${indices.length} samples; the job's shardSize is ${ctx.net.maxRows}`);
-    this.current = { jobId: task.jobId, step: task.step, shard: task.shard };
+    const shardSize = ctx.net.maxRows;
+    if (indices.length > 2 ** task.level * shardSize) throw new JobFault(`block (level ${task.level}) of ${indices.length} samples; it holds at most ${2 ** task.level} shards of ${shardSize}`);
+    this.current = { jobId: task.jobId, step: task.step, level: task.level, index: task.index };
     const weights = await this.jobs.weightsFor(this.redis, ctx, task.jobId, task.step, task.weightsKey);
     if (!weights) {
       log.debug('step already finished: skipping stale task');
@@ -118,15 +141,15 @@ export class GradientWorker {
       ctx.paramsKey = task.weightsKey;
     }
     const t0 = performance.now();
-    const stats = ctx.net.shardGradient(data, indices, ctx.classification);
+    const sum = blockSum(ctx, data, indices, shardSize);
     const computeMs = performance.now() - t0;
-    let grad: Float32Array | Uint16Array = ctx.net.grad;
+    let grad: Float32Array | Uint16Array = sum.grad;
     if (ctx.record.spec.gradientEncoding === 'bf16') {
       ctx.residual ??= new Float32Array(ctx.net.paramCount);
       ctx.bf16 ??= new Uint16Array(ctx.net.paramCount);
-      grad = toBf16WithFeedback(ctx.net.grad, ctx.residual, ctx.bf16);
+      grad = toBf16WithFeedback(sum.grad, ctx.residual, ctx.bf16);
     }
-    const payload = encodeShardResult({ jobId: task.jobId, step: task.step, shard: task.shard, count: stats.count, lossSum: stats.lossSum, correct: stats.correct, grad, workerId: this.id, computeMs });
+    const payload = encodeShardResult({ jobId: task.jobId, step: task.step, level: task.level, index: task.index, count: sum.count, lossSum: sum.lossSum, correct: sum.correct, grad, workerId: this.id, computeMs });
     const pushed = await pushStepResult(this.redis, resultsKey, payload);
     this.tasksDone++;
     log.debug({ computeMs, pushed }, pushed ? 'shard done' : 'shard done after its step ended: result dropped');

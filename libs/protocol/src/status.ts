@@ -42,7 +42,8 @@ export function validateHeartbeat(data: unknown): WorkerHeartbeat {
     hb.current = {
       jobId: expectString(cur, 'jobId', `${what}: current`, { pattern: JOB_ID_PATTERN }),
       step: expectInt(cur, 'step', `${what}: current`),
-      shard: expectInt(cur, 'shard', `${what}: current`),
+      level: expectInt(cur, 'level', `${what}: current`),
+      index: expectInt(cur, 'index', `${what}: current`),
     };
   }
   return hb;
