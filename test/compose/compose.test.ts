@@ -36,8 +36,26 @@ beforeAll(async () => {
 const map = (v: unknown) => v as YamlMap;
 
 describe('docker-compose.yml', () => {
-  it('has the services redis, coordinator, worker, cli and dashboard', () => {
-    expect(Object.keys(services).sort()).toEqual(['cli', 'coordinator', 'dashboard', 'redis', 'worker']);
+  it('has the services redis, redis-steps, coordinator, worker, cli and dashboard', () => {
+    expect(Object.keys(services).sort()).toEqual(['cli', 'coordinator', 'dashboard', 'redis', 'redis-steps', 'worker']);
+  });
+
+  it('redis-steps: no persistence at all, noeviction, the password, a healthcheck; coordinator and worker use it for step traffic', async () => {
+    const r = services['redis-steps'];
+    const cmd = argv(r.command);
+    const opt = (name: string) => cmd[cmd.indexOf(name) + 1];
+    expect(cmd[0]).toBe('redis-server');
+    expect(opt('--appendonly')).toBe('no');
+    expect(opt('--save')).toBe('');
+    expect(opt('--maxmemory-policy')).toBe('noeviction');
+    expect(opt('--requirepass')).toBe('redgrad');
+    expect(r.volumes).toBeUndefined();
+    expect(argv(map(r.healthcheck).test).join(' ')).toMatch(/redis-cli.*ping/);
+    const svc = await composeServices();
+    for (const name of ['coordinator', 'worker']) {
+      expect(svc[name].environment.REDGRAD_STEP_REDIS_URL, name).toBe('redis://:redgrad@redis-steps:6379');
+      expect(map(map(services[name].depends_on)['redis-steps']).condition, name).toBe('service_healthy');
+    }
   });
 
   it('redis: appendonly, noeviction, password, a volume for /data, a healthcheck, not published', () => {
@@ -99,7 +117,7 @@ describe('docker-compose.yml', () => {
   it('cli and dashboard are under profiles; redis, coordinator and worker start by default', () => {
     expect(services.cli.profiles).toEqual(['cli']);
     expect(services.dashboard.profiles).toEqual(['dashboard']);
-    for (const name of ['redis', 'coordinator', 'worker']) expect(services[name].profiles, name).toBeUndefined();
+    for (const name of ['redis', 'redis-steps', 'coordinator', 'worker']) expect(services[name].profiles, name).toBeUndefined();
   });
 
   it('cli: the CLI bin as entrypoint, examples and data mounted read-only', () => {
@@ -163,6 +181,7 @@ describe('docker-compose.yml', () => {
       const source = [code, knobs('libs')];
       for (const k of Object.keys(svc[name].environment).filter((k) => k.startsWith('REDGRAD_'))) {
         if (k === 'REDGRAD_PREFIX' || k === 'REDGRAD_LOG_LEVEL') continue; // read via clusterEnv/serviceLogger
+        if (k === 'REDGRAD_STEP_REDIS_URL') continue; // a URL, read beside REDIS_URL
         expect(source.some((s) => k in s), `${name} sets ${k}, which no code reads`).toBe(true);
       }
     }

@@ -11,6 +11,8 @@ import type { Logger, WorkerSlots } from '@redgrad/cluster';
 
 export interface RunJobContext {
   redis: Redis;
+  /** Per-step traffic (weights, results streams): `redis` itself unless a separate step Redis is set. */
+  steps: Redis;
   gradients: Queue<GradientTask>;
   keys: Keys;
   log: Logger;
@@ -48,7 +50,7 @@ export async function runJob(bull: Job<{ jobId: string }>, ctx: RunJobContext, l
   const fail = async (reason: string): Promise<never> => {
     log.error({ err: reason }, 'job failed');
     await setJobState(redis, keys, jobId, { status: 'failed', error: reason, finishedAt: Date.now() });
-    await cleanupSteps(redis, keys, jobId);
+    await cleanupSteps(ctx.steps, keys, jobId);
     throw new UnrecoverableError(reason);
   };
 
@@ -104,10 +106,10 @@ export async function runJob(bull: Job<{ jobId: string }>, ctx: RunJobContext, l
   const cancelPoll = setInterval(() => {
     redis.exists(keys.cancel(jobId)).then((n) => n && abort.abort(new Cancelled('cancelled')), () => {});
   }, 1000);
-  const blocking = redis.duplicate({ connectionName: `${ctx.coordinatorId}:${jobId}:results` });
+  const blocking = ctx.steps.duplicate({ connectionName: `${ctx.coordinatorId}:${jobId}:results` });
   blocking.on('error', (e) => log.warn({ err: e.message }, 'results connection error')); // listeners are not duplicated
   const backend = new QueueBackend({
-    redis, blocking, queue: ctx.gradients, keys, jobId, dataHash: record.trainHash, kernel: kernels.name, paramCount,
+    redis, steps: ctx.steps, blocking, queue: ctx.gradients, keys, jobId, dataHash: record.trainHash, kernel: kernels.name, paramCount,
     taskTimeoutMs: ctx.taskTimeoutMs, maxAttempts: ctx.maxAttempts, stepTtlSeconds: ctx.stepTtlSeconds, log, signal: abort.signal,
     workerSlots: () => ctx.workerSlots.slots,
     local: ctx.coordinatorCompute === 'auto' ? new LocalBackend(job.arch, kernels, job.train, job.train.task === 'classification', job.spec.shardSize) : undefined,
@@ -142,7 +144,7 @@ export async function runJob(bull: Job<{ jobId: string }>, ctx: RunJobContext, l
     if (e instanceof Cancelled) {
       log.info('cancelled');
       await setJobState(redis, keys, jobId, { status: 'cancelled', finishedAt: Date.now() });
-      await cleanupSteps(redis, keys, jobId);
+      await cleanupSteps(ctx.steps, keys, jobId);
       return;
     }
     if (e instanceof LostOwnership) {
@@ -169,7 +171,7 @@ export async function runJob(bull: Job<{ jobId: string }>, ctx: RunJobContext, l
     .hset(keys.jobState(jobId), { status: 'completed', finishedAt: Date.now(), result: JSON.stringify(summary) })
     .del(keys.checkpoint(jobId))
     .exec();
-  await cleanupSteps(redis, keys, jobId);
+  await cleanupSteps(ctx.steps, keys, jobId);
   log.info({ steps: result.steps, testAccuracy: result.test?.accuracy, samplesPerSecond: summary.samplesPerSecond, workersSeen: summary.workersSeen }, 'job completed');
 }
 

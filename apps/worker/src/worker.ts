@@ -14,6 +14,8 @@ import type { JobContext } from './caches.js';
 
 /** Every setting; the defaults live in one place, workerOptionsFromEnv (documented in README). */
 export interface GradientWorkerOptions extends ServiceOptions {
+  /** Redis for per-step traffic (weights, results); the coordinator's REDGRAD_STEP_REDIS_URL. */
+  stepRedisUrl: string;
   /** Tasks computed at once (computing is CPU-bound: scale with processes). */
   concurrency: number;
   /** A task whose worker died comes back after at most lockDuration + stalledInterval. */
@@ -27,6 +29,7 @@ export function workerOptionsFromEnv(env: NodeJS.ProcessEnv, base: Pick<Gradient
   return {
     ...base,
     id: env.REDGRAD_WORKER_ID || undefined,
+    stepRedisUrl: env.REDGRAD_STEP_REDIS_URL || base.redisUrl,
     concurrency: envInt(env, 'REDGRAD_WORKER_CONCURRENCY', 1),
     lockDurationMs: envInt(env, 'REDGRAD_TASK_LOCK_MS', 10_000),
     stalledIntervalMs: envInt(env, 'REDGRAD_TASK_STALLED_INTERVAL_MS', 5_000),
@@ -62,6 +65,7 @@ export class GradientWorker {
   readonly id: string;
   private readonly keys: Keys;
   private readonly redis: Redis;
+  private readonly steps: Redis;
   private readonly worker: Worker<GradientTask>;
   private readonly data: DatasetCache;
   private readonly jobs = new JobCache();
@@ -77,6 +81,8 @@ export class GradientWorker {
     this.data = new DatasetCache(o.dataCacheBytes);
     this.redis = connectRedis(o.redisUrl, this.id);
     this.redis.on('error', (e) => o.log.warn({ err: e.message }, 'redis connection error'));
+    this.steps = o.stepRedisUrl === o.redisUrl ? this.redis : connectRedis(o.stepRedisUrl, `${this.id}:steps`);
+    if (this.steps !== this.redis) this.steps.on('error', (e) => o.log.warn({ err: e.message }, 'step redis connection error'));
     this.worker = new Worker<GradientTask>(GRADIENT_QUEUE, (job) => this.process(job), {
       connection: this.redis,
       prefix: this.keys.queuePrefix,
@@ -113,7 +119,7 @@ export class GradientWorker {
     } catch (e) {
       if (!(e instanceof JobFault || e instanceof ProtocolError || e instanceof JobRecordError)) throw e; // connection trouble: BullMQ retries
       log.error({ err: e.message }, 'cannot compute this shard: reporting to the coordinator');
-      await pushStepResult(this.redis, resultsKey, encodeShardError({ jobId: task.jobId, step: task.step, level: task.level, index: task.index, workerId: this.id, error: e.message }));
+      await pushStepResult(this.steps, resultsKey, encodeShardError({ jobId: task.jobId, step: task.step, level: task.level, index: task.index, workerId: this.id, error: e.message }));
       throw new UnrecoverableError(e.message);
     } finally {
       this.current = undefined;
@@ -129,9 +135,11 @@ export class GradientWorker {
     const shardSize = ctx.net.maxRows;
     if (indices.length > 2 ** task.level * shardSize) throw new JobFault(`block (level ${task.level}) of ${indices.length} samples; it holds at most ${2 ** task.level} shards of ${shardSize}`);
     this.current = { jobId: task.jobId, step: task.step, level: task.level, index: task.index };
-    const weights = await this.jobs.weightsFor(this.redis, ctx, task.jobId, task.step, task.weightsKey);
+    const weights = await this.jobs.weightsFor(this.steps, ctx, task.jobId, task.step, task.weightsKey);
     if (!weights) {
-      log.debug('step already finished: skipping stale task');
+      // the step ended (a duplicate or backup task), or the step Redis lost its keys: the
+      // coordinator then publishes them again and dispatches the block again
+      log.debug('no weights for this step: skipping the task');
       return { pushed: false };
     }
     // No await from here to the gradient: with concurrency > 1, another task of this job may have
@@ -150,7 +158,7 @@ export class GradientWorker {
       grad = toBf16WithFeedback(sum.grad, ctx.residual, ctx.bf16);
     }
     const payload = encodeShardResult({ jobId: task.jobId, step: task.step, level: task.level, index: task.index, count: sum.count, lossSum: sum.lossSum, correct: sum.correct, grad, workerId: this.id, computeMs });
-    const pushed = await pushStepResult(this.redis, resultsKey, payload);
+    const pushed = await pushStepResult(this.steps, resultsKey, payload);
     this.tasksDone++;
     log.debug({ computeMs, pushed }, pushed ? 'shard done' : 'shard done after its step ended: result dropped');
     return { pushed };
@@ -175,6 +183,7 @@ export class GradientWorker {
       await this.worker.close(force).catch((e) => this.o.log.warn({ err: (e as Error).message }, 'error closing the worker'));
       await this.redis.multi().del(this.keys.worker(this.id)).zrem(this.keys.workers(), this.id).exec().catch(() => {});
       await this.redis.quit().catch(() => {});
+      if (this.steps !== this.redis) await this.steps.quit().catch(() => {});
       this.o.log.info({ tasksDone: this.tasksDone }, 'worker stopped');
     })();
     return this.closing;

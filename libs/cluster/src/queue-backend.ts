@@ -8,9 +8,11 @@ import type { Block, GradientBackend, LocalBackend, ShardGradient, StepRequest }
 import { Coverage, children, planStep, within } from './step-plan.js';
 
 export interface QueueBackendOptions {
-  redis: Redis; // commands
-  blocking: Redis; // a dedicated connection for XREAD BLOCK
-  /** The gradients queue, built on `redis`: its task adds must reach Redis after the step's writes. */
+  redis: Redis; // commands on the durable Redis (the gradients queue lives there)
+  /** Per-step traffic (weights, results streams): a Redis without persistence, or by default `redis`. */
+  steps?: Redis;
+  blocking: Redis; // a dedicated connection to the step Redis for XREAD BLOCK
+  /** The gradients queue, built on `redis`: its task adds must reach workers after the step's writes. */
   queue: Queue<GradientTask>;
   keys: Keys;
   jobId: string;
@@ -61,6 +63,7 @@ interface StepRun {
   shardDispatches: Int32Array; // per shard: dispatches that covered it
   errorReports: Map<string, number>; // per block
   lastId: string; // results stream position
+  weights: Buffer | null; // the encoded weights, kept to re-publish them if the step Redis loses them
   accept: (block: Block, result: ShardGradient) => void;
 }
 
@@ -82,12 +85,14 @@ export class QueueBackend implements GradientBackend {
   readonly workersSeen = new Set<string>();
   readonly timings: StepTimings = { steps: 0, tasks: 0, encodeMs: 0, publishMs: 0, waitMs: 0, workerComputeMs: 0, acceptMs: 0, localComputeMs: 0 };
   private readonly result: ShardGradient = { grad: new Float32Array(0), lossSum: 0, count: 0, correct: 0 };
+  private readonly steps: Redis;
 
   constructor(private readonly o: QueueBackendOptions) {
     if (!(o.taskTimeoutMs > 0)) throw new Error(`taskTimeoutMs must be > 0, got ${o.taskTimeoutMs}`);
     if (!(o.maxAttempts >= 1)) throw new Error(`maxAttempts must be ≥ 1, got ${o.maxAttempts}`);
     if (o.local && o.local.kernel !== o.kernel) throw new Error(`local backend computes with ${o.local.kernel}, the job with ${o.kernel}`);
     this.kernel = o.kernel;
+    this.steps = o.steps ?? o.redis;
   }
 
   async computeStep(req: StepRequest, accept: (block: Block, result: ShardGradient) => void): Promise<void> {
@@ -105,7 +110,7 @@ export class QueueBackend implements GradientBackend {
     const run: StepRun = {
       req, accept, own, weightsKey: keys.weights(jobId, req.step), resultsKey: keys.results(jobId, req.step),
       counts: req.shards.map((s) => s.length), coverage: new Coverage(shardCount), wanted: new Map(),
-      dispatches: new Map(), shardDispatches: new Int32Array(shardCount), errorReports: new Map(), lastId: '0',
+      dispatches: new Map(), shardDispatches: new Int32Array(shardCount), errorReports: new Map(), lastId: '0', weights: null,
     };
     for (const b of blocks) run.wanted.set(key(b), { block: b, dispatchedAt: 0 });
     return run;
@@ -113,28 +118,59 @@ export class QueueBackend implements GradientBackend {
 
   /**
    * Writes the step's weights once (a resumed coordinator rewrites the same bytes: training is
-   * deterministic) and opens its results stream, then adds the tasks. The queue shares `redis`, so
-   * Redis runs the tasks' add after these writes: no wait between. A resumed step's stream keeps
-   * the results already there, and reading from '0' picks them up.
+   * deterministic) and opens its results stream, then adds the tasks. When the step Redis is the
+   * queue's Redis, one connection carries both and Redis runs the tasks' add after these writes: no
+   * wait between; otherwise the writes are acknowledged first. A resumed step's stream keeps the
+   * results already there, and reading from '0' picks them up.
    */
   private async publish(run: StepRun): Promise<void> {
-    const { redis, log, jobId, stepTtlSeconds } = this.o;
+    const { jobId } = this.o;
     const t0 = performance.now();
-    const payload = run.wanted.size ? encodeWeights({ jobId, step: run.req.step, params: run.req.params }) : null;
+    run.weights = run.wanted.size ? encodeWeights({ jobId, step: run.req.step, params: run.req.params }) : null;
     this.timings.encodeMs += performance.now() - t0;
     const t1 = performance.now();
-    const open = async () => {
-      const pipe = redis.pipeline();
-      if (payload) pipe.set(run.weightsKey, payload, 'EX', stepTtlSeconds);
-      const replies = await openStepResults(pipe, run.resultsKey, stepTtlSeconds).exec();
-      const failed = replies?.find(([e]) => e);
-      if (!failed) return;
-      if (!/WRONGTYPE/.test(String(failed[0]))) throw failed[0];
-      log.warn({ step: run.req.step, key: run.resultsKey }, 'results key held another type: replaced');
-      await openStepResults(redis.pipeline().del(run.resultsKey), run.resultsKey, stepTtlSeconds).exec();
-    };
-    await Promise.all([open(), this.dispatch(run, [...run.wanted.values()].map((w) => w.block))]);
+    const blocks = [...run.wanted.values()].map((w) => w.block);
+    if (this.steps === this.o.redis) await Promise.all([this.writeStepKeys(run), this.dispatch(run, blocks)]);
+    else {
+      await this.writeStepKeys(run);
+      await this.dispatch(run, blocks);
+    }
     this.timings.publishMs += performance.now() - t1;
+  }
+
+  /** The step's weights (when workers need them) and its open results stream, in one pipeline. */
+  private async writeStepKeys(run: StepRun): Promise<void> {
+    const { log, stepTtlSeconds } = this.o;
+    const steps = this.steps;
+    const pipe = steps.pipeline();
+    if (run.weights) pipe.set(run.weightsKey, run.weights, 'EX', stepTtlSeconds);
+    const replies = await openStepResults(pipe, run.resultsKey, stepTtlSeconds).exec();
+    const failed = replies?.find(([e]) => e);
+    if (!failed) return;
+    if (!/WRONGTYPE/.test(String(failed[0]))) throw failed[0];
+    log.warn({ step: run.req.step, key: run.resultsKey }, 'results key held another type: replaced');
+    await openStepResults(steps.pipeline().del(run.resultsKey), run.resultsKey, stepTtlSeconds).exec();
+  }
+
+  /**
+   * After a read that timed out: when the step Redis lost the step's keys (a restart of a Redis
+   * without persistence), writes them again — the bytes are the same — and dispatches the awaited
+   * blocks again, since workers that found no weights dropped their tasks.
+   */
+  private async republishIfLost(run: StepRun): Promise<void> {
+    const { log } = this.o;
+    const steps = this.steps;
+    const [weights, results] = await steps.multi().exists(run.weightsKey).exists(run.resultsKey).exec() ?? [];
+    if (results?.[1] === 1 && (weights?.[1] === 1 || !run.weights)) return;
+    log.warn({ step: run.req.step }, 'the step\'s keys are gone from the step Redis (restarted?): publishing them again');
+    run.lastId = '0';
+    await this.writeStepKeys(run);
+    const again = [...run.wanted.values()].map((w) => w.block);
+    for (const b of again) {
+      const [from, to] = blockRange(b, run.counts.length);
+      for (let s = from; s < to; s++) run.shardDispatches[s]--; // not the workers' fault: not an attempt
+    }
+    await this.dispatch(run, again);
   }
 
   /** Adds one task per block, under deterministic ids (a repeated add collapses in BullMQ). */
@@ -182,7 +218,10 @@ export class QueueBackend implements GradientBackend {
       const t0 = performance.now();
       const read = await readStepResults(blocking, run.resultsKey, run.lastId, waitMs);
       t.waitMs += performance.now() - t0;
-      if (!read) continue;
+      if (!read) {
+        await this.republishIfLost(run);
+        continue;
+      }
       run.lastId = read.lastId;
       if (read.foreign) log.warn({ step: run.req.step, entries: read.foreign }, 'dropped results-stream entries that are not shard messages');
       for (const buf of read.messages) await this.take(run, buf);
@@ -278,7 +317,7 @@ export class QueueBackend implements GradientBackend {
 
   private finish(run: StepRun): void {
     // not awaited: the deletes ride ahead of the next step's commands on the same connection
-    this.o.redis.unlink(run.weightsKey, run.resultsKey).catch((e) => this.o.log.warn({ step: run.req.step, err: (e as Error).message }, 'could not delete step keys'));
+    this.steps.unlink(run.weightsKey, run.resultsKey).catch((e) => this.o.log.warn({ step: run.req.step, err: (e as Error).message }, 'could not delete step keys'));
     this.timings.steps++;
   }
 
