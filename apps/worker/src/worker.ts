@@ -166,7 +166,7 @@ export class GradientWorker {
 
   private async beat(): Promise<void> {
     const now = Date.now();
-    const hb: WorkerHeartbeat = { workerId: this.id, host: hostname(), pid: process.pid, kernel: kernelName('auto'), startedAt: this.startedAt, lastSeen: now, current: this.current };
+    const hb: WorkerHeartbeat = { workerId: this.id, host: hostname(), pid: process.pid, kernel: kernelName('auto'), startedAt: this.startedAt, lastSeen: now, concurrency: this.o.concurrency, current: this.current };
     const ttl = Math.ceil((this.o.heartbeatMs * 5) / 1000);
     await this.redis.multi()
       .set(this.keys.worker(this.id), encodeHeartbeat(hb), 'EX', ttl)

@@ -108,6 +108,7 @@ export interface WorkerHeartbeat {
   kernel: string;
   startedAt: number; // ms since epoch
   lastSeen: number; // ms since epoch
+  concurrency?: number; // tasks computed at once: the compute slots the coordinator plans for (default 1)
   current?: { jobId: string; step: number; level: number; index: number };
 }
 

@@ -37,6 +37,7 @@ export function validateHeartbeat(data: unknown): WorkerHeartbeat {
     startedAt: expectInt(obj, 'startedAt', what),
     lastSeen: expectInt(obj, 'lastSeen', what),
   };
+  if (obj.concurrency !== undefined) hb.concurrency = expectInt(obj, 'concurrency', what, 1, 1024);
   if (obj.current !== undefined && obj.current !== null) {
     const cur = expectRecord(obj.current, `${what}: current`);
     hb.current = {
