@@ -142,6 +142,55 @@ describe('distributed training over Redis', () => {
   }, 180_000);
 });
 
+describe('work in blocks', () => {
+  it('gives the same bits with one worker computing two blocks at once (REDGRAD_WORKER_CONCURRENCY=2)', async () => {
+    const prefix = uniquePrefix('concurrency');
+    const env = envFor(prefix);
+    const spec = await writeSpec(IRIS({ epochs: 20 }));
+    const expected = await localModelBytes(spec);
+    startService('coordinator', env);
+    const worker = startService('worker', { ...env, REDGRAD_WORKER_CONCURRENCY: '2', REDGRAD_LOG_LEVEL: 'debug' });
+    try {
+      const r = await cli(['submit', spec, '--watch', '--json', '--id', 'conc-2'], env);
+      const final = lastJson(r.stdout);
+      expect(final.status, r.stderr).toBe('completed');
+      expect(final.workersSeen).toBe(1);
+      // two slots: two blocks a step (4 shards of 4 samples each)
+      expect(final.timings.tasks).toBeGreaterThanOrEqual(2 * final.steps * 0.9);
+      expect(worker.logs()).toMatch(/"concurrency":2/);
+      expect(Buffer.compare(await exportModel(env, 'conc-2', join(spec, '..')), expected)).toBe(0);
+    } finally {
+      await stopAll();
+      await cleanPrefix(testRedis.redis, prefix);
+    }
+  }, 120_000);
+
+  it('finishes byte-identical when the coordinator loses its job lock and the job is resumed', async () => {
+    const prefix = uniquePrefix('lost-lock');
+    const env = envFor(prefix);
+    const spec = await writeSpec(IRIS({ epochs: 200, checkpointEvery: 7 }));
+    const expected = await localModelBytes(spec);
+    const first = startService('coordinator', env, 'coordinator-1');
+    startService('worker', env);
+    try {
+      const sub = await cli(['submit', spec, '--json', '--id', 'lost-lock'], env);
+      expect(sub.code, sub.stderr).toBe(0);
+      await waitForProgress(env, 'lost-lock', 1 / 4);
+      const second = startService('coordinator', env, 'coordinator-2');
+      // the lock BullMQ renews for the running job vanishes (as after a long stall): renewal fails
+      await testRedis.redis.del(`{${prefix}}:jobs:lost-lock:lock`);
+      const r = await cli(['watch', 'lost-lock', '--json'], env);
+      expect(JSON.parse(r.stdout).status, first.logs().slice(-2000)).toBe('completed');
+      expect(first.logs()).toMatch(/lost the job lock/);
+      expect(first.logs() + second.logs()).toMatch(/resuming from checkpoint/);
+      expect(Buffer.compare(await exportModel(env, 'lost-lock', join(spec, '..')), expected)).toBe(0);
+    } finally {
+      await stopAll();
+      await cleanPrefix(testRedis.redis, prefix);
+    }
+  }, 180_000);
+});
+
 describe('compact gradients', () => {
   it('trains with bf16 gradients and error feedback (off by default; not bit-identical by design)', async () => {
     const prefix = uniquePrefix('bf16');
