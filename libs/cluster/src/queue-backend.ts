@@ -42,7 +42,9 @@ export interface StepTimings {
   steps: number;
   tasks: number; // blocks dispatched, backups included
   encodeMs: number; // weights and task encode + result decode
-  publishMs: number; // weights SET + task addBulk round trips
+  publishMs: number; // weights SET + task addBulk round trips, overlapped
+  writeKeysMs: number; // of which: the weights SET and results-stream open, until acknowledged
+  addTasksMs: number; // of which: the tasks' addBulk, until acknowledged
   waitMs: number; // blocked waiting for results
   workerComputeMs: number; // sum of the workers' reported compute time
   acceptMs: number; // adding block results into the step's tree
@@ -83,7 +85,7 @@ const key = (b: Block) => `${b.level}_${b.index}`;
 export class QueueBackend implements GradientBackend {
   readonly kernel: string;
   readonly workersSeen = new Set<string>();
-  readonly timings: StepTimings = { steps: 0, tasks: 0, encodeMs: 0, publishMs: 0, waitMs: 0, workerComputeMs: 0, acceptMs: 0, localComputeMs: 0 };
+  readonly timings: StepTimings = { steps: 0, tasks: 0, encodeMs: 0, publishMs: 0, writeKeysMs: 0, addTasksMs: 0, waitMs: 0, workerComputeMs: 0, acceptMs: 0, localComputeMs: 0 };
   private readonly result: ShardGradient = { grad: new Float32Array(0), lossSum: 0, count: 0, correct: 0 };
   private readonly steps: Redis;
 
@@ -144,7 +146,9 @@ export class QueueBackend implements GradientBackend {
     const steps = this.steps;
     const pipe = steps.pipeline();
     if (run.weights) pipe.set(run.weightsKey, run.weights, 'EX', stepTtlSeconds);
+    const t0 = performance.now();
     const replies = await openStepResults(pipe, run.resultsKey, stepTtlSeconds).exec();
+    this.timings.writeKeysMs += performance.now() - t0;
     const failed = replies?.find(([e]) => e);
     if (!failed) return;
     if (!/WRONGTYPE/.test(String(failed[0]))) throw failed[0];
@@ -193,7 +197,9 @@ export class QueueBackend implements GradientBackend {
     });
     this.timings.encodeMs += performance.now() - t0;
     this.timings.tasks += adds.length;
+    const t1 = performance.now();
     await this.o.queue.addBulk(adds);
+    this.timings.addTasksMs += performance.now() - t1;
   }
 
   /** The coordinator's block, computed here while the workers compute theirs. */
