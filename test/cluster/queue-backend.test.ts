@@ -30,7 +30,7 @@ async function irisJob(): Promise<PreparedJob> {
  * A stand-in worker in this process: takes waiting tasks straight off the queue and pushes results
  * the way the real worker does, with hooks to misbehave (duplicates, silence, garbage).
  */
-type Behaviour = 'normal' | 'twice' | 'ignore' | 'error' | 'then-nan';
+type Behaviour = 'normal' | 'twice' | 'ignore' | 'error' | 'then-nan' | 'lose-keys';
 function fakeWorker(job: PreparedJob, queue: Queue<GradientTask>, keys: Keys, behave: (task: GradientTask, id: string) => Behaviour) {
   const net = new Network(job.arch, jsKernels, job.spec.shardSize);
   const reducer = new TreeReducer(jsKernels, net.paramCount);
@@ -46,6 +46,11 @@ function fakeWorker(job: PreparedJob, queue: Queue<GradientTask>, keys: Keys, be
         const how = behave(task, t.id!);
         if (how === 'ignore') continue;
         const key = keys.results(task.jobId, task.step);
+        if (how === 'lose-keys') {
+          // the step Redis restarted empty: the weights and the results stream are gone
+          await redis.del(task.weightsKey, key);
+          continue;
+        }
         if (how === 'error') {
           await pushStepResult(redis, key, encodeShardError({ jobId: task.jobId, step: task.step, level: task.level, index: task.index, workerId: 'fake', error: 'data set gone' }));
           continue;
@@ -155,6 +160,17 @@ describe('QueueBackend against a real Redis', () => {
     expect(reports.get('2_0_1')).toBe(2);
     expect(once.result.steps).toBeGreaterThan(2);
     await expect(runDistributed((task) => (task.step === 1 && task.index === 3 ? 'error' : 'normal'))).rejects.toThrow(/step 2 block 0_3: data set gone/);
+  });
+
+  it('publishes a step again when the step Redis loses its keys, without waiting for the task timeout', async () => {
+    let lost = 0;
+    const started = Date.now();
+    const { job, result, backend } = await runDistributed((task) => (task.step === 3 && lost++ === 0 ? 'lose-keys' : 'normal'), 60_000);
+    expect(lost).toBeGreaterThan(1); // the block came back after the keys were lost
+    expect(Date.now() - started).toBeLessThan(30_000);
+    const local = await train(job, { backend: new LocalBackend(job.arch, jsKernels, job.train, true, job.spec.shardSize), kernels: jsKernels });
+    expect(sameBits(result.params, local.params)).toBe(true);
+    expect(backend.timings.steps).toBe(result.steps);
   });
 
   it('fails the step with a clear reason when no worker ever answers', async () => {
