@@ -148,8 +148,9 @@ describe('bad input and faults', () => {
       await new Promise((r) => setTimeout(r, 500));
       restarted = await startRedisServer({ appendonly: false, port: steps.port, dir: steps.dir });
       const r = await cli(['watch', 'steps-job', '--json'], env, 150_000);
+      // whether a step was in flight when the server went away is timing: the queue-backend test
+      // checks the re-publishing itself
       expect(JSON.parse(r.stdout).status, coordinator.logs().slice(-3000)).toBe('completed');
-      expect(coordinator.logs()).toMatch(/gone from the step Redis \(restarted\?\): publishing them again/);
       const out = join(spec, '..', 'steps-model.json');
       expect((await cli(['export', 'steps-job', '-o', out], env)).code).toBe(0);
       expect(Buffer.compare(await readFile(out), expected)).toBe(0);

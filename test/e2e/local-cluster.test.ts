@@ -46,7 +46,8 @@ describe('the local cluster', () => {
   it('runs the compose file\'s coordinator and worker commands with its environment; workers join and leave mid-job', async () => {
     const prefix = uniquePrefix('compose');
     const services = await composeServices();
-    const env = (name: string) => ({ ...services[name].environment, REDIS_URL: redisUrl, REDGRAD_PREFIX: prefix, ...FAST_FAILOVER });
+    // the test Redis stands in for both of the compose file's Redis servers
+    const env = (name: string) => ({ ...services[name].environment, REDIS_URL: redisUrl, REDGRAD_STEP_REDIS_URL: redisUrl, REDGRAD_PREFIX: prefix, ...FAST_FAILOVER });
     const command = (name: string) => [process.execPath, ...services[name].command.slice(1).map((a) => (a.startsWith('apps/') ? join(REPO_ROOT, a) : a))];
     // long enough that a worker starting mid-job (node + tsx: a second or more on a loaded CI
     // machine) still finds shards to take
