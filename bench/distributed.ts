@@ -177,7 +177,8 @@ export async function benchDistributed(opts: { kernel?: string; batch?: number; 
       const backend = new QueueBackend({
         redis: conn, blocking, queue, keys, jobId, dataHash: hash, kernel: kernels.name, paramCount: layout(j.arch).paramCount,
         taskTimeoutMs: 60_000, maxAttempts: 3, stepTtlSeconds: 600, log: pino({ level: 'warn' }),
-        local: own ? { shards: own, backend: new LocalBackend(run.arch, kernels, run.train, true, shardSize) } : undefined,
+        workerSlots: () => nWorkers,
+        local: own ? new LocalBackend(run.arch, kernels, run.train, true, shardSize) : undefined,
       });
       const pids = workers.map((w) => w.pid!);
       const cpu: CpuSampler = async () => ({

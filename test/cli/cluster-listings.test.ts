@@ -77,7 +77,7 @@ describe('redgrad workers', () => {
   it('shows live workers and what each computes; expired or malformed heartbeats are left out', async () => {
     await withPrefix('workers', async (prefix, keys) => {
       const now = Date.now();
-      const busy: WorkerHeartbeat = { workerId: 'w-busy', host: 'host-a', pid: 11, kernel: 'js', startedAt: now - 90_000, lastSeen: now, current: { jobId: 'job-1', step: 7, shard: 2 } };
+      const busy: WorkerHeartbeat = { workerId: 'w-busy', host: 'host-a', pid: 11, kernel: 'js', startedAt: now - 90_000, lastSeen: now, current: { jobId: 'job-1', step: 7, level: 1, index: 2 } };
       const idle: WorkerHeartbeat = { workerId: 'w-idle', host: 'host-b', pid: 22, kernel: 'wasm-simd', startedAt: now - 5_000, lastSeen: now - 1000 };
       for (const hb of [busy, idle]) {
         await redis.set(keys.worker(hb.workerId), encodeHeartbeat(hb), 'EX', 60);
@@ -92,7 +92,7 @@ describe('redgrad workers', () => {
       const lines = human.stdout.trim().split('\n');
       expect(lines).toHaveLength(2);
       // the CLI takes a second or two to start, so the uptime is matched loosely
-      expect(lines[0]).toMatch(/^w-busy\s+host-a:11 js up 1m[34]\ds job job-1 step 7 shard 2$/);
+      expect(lines[0]).toMatch(/^w-busy\s+host-a:11 js up 1m[34]\ds job job-1 step 7 block 1\/2$/);
       expect(lines[1]).toMatch(/^w-idle\s+host-b:22 wasm-simd up \d+\.\ds idle$/);
 
       const json = JSON.parse((await redgrad(['workers', '--json'], prefix)).stdout);

@@ -105,10 +105,10 @@ describe('data sets in Redis', () => {
     fresh('getbuffer');
     const grad = Float32Array.from({ length: 333 }, (_, i) => i / 7);
     const key = keys.results('job-1', 3);
-    await redis.set(key, encodeShardResult({ jobId: 'job-1', step: 3, shard: 0, count: 8, lossSum: 1.25, correct: 5, grad, workerId: 'w1', computeMs: 2 }));
+    await redis.set(key, encodeShardResult({ jobId: 'job-1', step: 3, level: 0, index: 0, count: 8, lossSum: 1.25, correct: 5, grad, workerId: 'w1', computeMs: 2 }));
     const buf = await redis.getBuffer(key);
     expect(buf).not.toBeNull();
-    const r = decodeShardResult(buf as Buffer, { jobId: 'job-1', step: 3, shard: 0, count: 8, length: 333 });
+    const r = decodeShardResult(buf as Buffer, { jobId: 'job-1', step: 3, level: 0, index: 0, count: 8, length: 333 });
     expect(r.grad).toEqual(grad);
     expect(r.grad.byteOffset % 4).toBe(0);
   });

@@ -35,7 +35,7 @@ describe('QueueBackend reading a step’s results', () => {
     const blocking = redis.duplicate();
     const backend = new QueueBackend({
       redis, blocking, queue, keys, jobId: 'decode', dataHash: 'ab'.repeat(32), kernel: 'js', paramCount: 3,
-      taskTimeoutMs: 30_000, maxAttempts: 3, stepTtlSeconds: 60, log: pino({ level: 'silent' }),
+      taskTimeoutMs: 30_000, maxAttempts: 3, stepTtlSeconds: 60, log: pino({ level: 'silent' }), workerSlots: () => 1,
     });
     try {
       const step = backend.computeStep({ step: 0, epoch: 0, params: new Float32Array(3), shards: [Uint32Array.of(0, 1)] }, () => {});

@@ -120,6 +120,21 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(doc.volumes ?? {}), 'the /data volume is a named volume').toContain(dataVolume?.[0]);
   });
 
+  it('step traffic goes to a redis without persistence that coordinator and worker wait for and log in to', async () => {
+    const svc = await composeServices({ env: { REDIS_PASSWORD: 'p4ss' } });
+    for (const name of ['coordinator', 'worker']) {
+      const url = new URL(svc[name].environment.REDGRAD_STEP_REDIS_URL ?? '');
+      const steps = svc[url.hostname];
+      expect(steps, `${name}'s step Redis is a compose service`).toBeDefined();
+      const args = argv(steps.command);
+      expect(option(args, '--appendonly'), 'no append-only file').toBe('no');
+      expect(option(args, '--save'), 'no snapshots').toBe('');
+      expect(option(args, '--maxmemory-policy')).toBe('noeviction');
+      expect(decodeURIComponent(url.password)).toBe(option(args, '--requirepass') ?? '');
+      expect(dependencies(services[name])[url.hostname]?.condition, name).toBe('service_healthy');
+    }
+  });
+
   it('redis is not published to the host unless the override file is added', async () => {
     expect(hostPorts(services.redis)).toEqual([]);
     const override = await readComposeFile({ file: repo(OVERRIDE_FILE), env: { REDIS_PORT: '16379' } });

@@ -9,8 +9,9 @@ import type { Service } from './harness.js';
 const testRedis = useTestRedis();
 const redisUrl = testRedis.url;
 
+/** The coordinator computes nothing itself unless a test asks: these tests check what the workers did. */
 function envFor(prefix: string): Record<string, string> {
-  return { REDIS_URL: redisUrl, REDGRAD_PREFIX: prefix, REDGRAD_LOG_LEVEL: 'info', ...FAST_FAILOVER };
+  return { REDIS_URL: redisUrl, REDGRAD_PREFIX: prefix, REDGRAD_LOG_LEVEL: 'info', REDGRAD_COORDINATOR_COMPUTE: 'off', ...FAST_FAILOVER };
 }
 
 async function exportModel(env: Record<string, string>, jobId: string, dir: string): Promise<Buffer> {
@@ -62,15 +63,14 @@ describe('distributed training over Redis', () => {
     }
   }, 180_000);
 
-  it('runs two jobs at once on shared workers, the coordinator computing a shard of each step too; each byte-identical to its local run', async () => {
+  it('runs two jobs at once on a worker, the coordinator computing a block of each step too (its default); each byte-identical to its local run', async () => {
     const prefix = uniquePrefix('two-jobs');
     const env = envFor(prefix);
     const specA = await writeSpec(IRIS({ seed: 1, epochs: 10 }), 'a.json');
     const specB = await writeSpec(IRIS({ seed: 2, epochs: 10, shardSize: 8, model: { hidden: [8, 8], activation: 'relu' } }), 'b.json');
     const [expectedA, expectedB] = await Promise.all([localModelBytes(specA), localModelBytes(specB)]);
-    startService('coordinator', { ...env, REDGRAD_COORDINATOR_SHARDS: '1' });
+    startService('coordinator', { ...env, REDGRAD_COORDINATOR_COMPUTE: '' });
     startService('worker', env, 'worker-1');
-    startService('worker', env, 'worker-2');
     try {
       const [a, b] = await Promise.all([
         cli(['submit', specA, '--watch', '--json', '--id', 'job-a'], env),
@@ -120,7 +120,8 @@ describe('distributed training over Redis', () => {
   it('finishes byte-identical when the coordinator is killed mid-training and another takes over', async () => {
     const prefix = uniquePrefix('kill-coord');
     const env = envFor(prefix);
-    const spec = await writeSpec(IRIS({ epochs: 40, checkpointEvery: 7 }));
+    // long enough that the job is still running when the kill lands, with one task a step
+    const spec = await writeSpec(IRIS({ epochs: 200, checkpointEvery: 7 }));
     const expected = await localModelBytes(spec);
     const first = startService('coordinator', env, 'coordinator-1');
     startService('worker', env);
@@ -134,6 +135,55 @@ describe('distributed training over Redis', () => {
       expect(JSON.parse(r.stdout).status, second.logs()).toBe('completed');
       expect(second.logs()).toMatch(/resuming from checkpoint/);
       expect(Buffer.compare(await exportModel(env, 'kill-c', join(spec, '..')), expected)).toBe(0);
+    } finally {
+      await stopAll();
+      await cleanPrefix(testRedis.redis, prefix);
+    }
+  }, 180_000);
+});
+
+describe('work in blocks', () => {
+  it('gives the same bits with one worker computing two blocks at once (REDGRAD_WORKER_CONCURRENCY=2)', async () => {
+    const prefix = uniquePrefix('concurrency');
+    const env = envFor(prefix);
+    const spec = await writeSpec(IRIS({ epochs: 20 }));
+    const expected = await localModelBytes(spec);
+    startService('coordinator', env);
+    const worker = startService('worker', { ...env, REDGRAD_WORKER_CONCURRENCY: '2', REDGRAD_LOG_LEVEL: 'debug' });
+    try {
+      const r = await cli(['submit', spec, '--watch', '--json', '--id', 'conc-2'], env);
+      const final = lastJson(r.stdout);
+      expect(final.status, r.stderr).toBe('completed');
+      expect(final.workersSeen).toBe(1);
+      // two slots: two blocks a step (4 shards of 4 samples each)
+      expect(final.timings.tasks).toBeGreaterThanOrEqual(2 * final.steps * 0.9);
+      expect(worker.logs()).toMatch(/"concurrency":2/);
+      expect(Buffer.compare(await exportModel(env, 'conc-2', join(spec, '..')), expected)).toBe(0);
+    } finally {
+      await stopAll();
+      await cleanPrefix(testRedis.redis, prefix);
+    }
+  }, 120_000);
+
+  it('finishes byte-identical when the coordinator loses its job lock and the job is resumed', async () => {
+    const prefix = uniquePrefix('lost-lock');
+    const env = envFor(prefix);
+    const spec = await writeSpec(IRIS({ epochs: 200, checkpointEvery: 7 }));
+    const expected = await localModelBytes(spec);
+    const first = startService('coordinator', env, 'coordinator-1');
+    startService('worker', env);
+    try {
+      const sub = await cli(['submit', spec, '--json', '--id', 'lost-lock'], env);
+      expect(sub.code, sub.stderr).toBe(0);
+      await waitForProgress(env, 'lost-lock', 1 / 4);
+      const second = startService('coordinator', env, 'coordinator-2');
+      // the lock BullMQ renews for the running job vanishes (as after a long stall): renewal fails
+      await testRedis.redis.del(`{${prefix}}:jobs:lost-lock:lock`);
+      const r = await cli(['watch', 'lost-lock', '--json'], env);
+      expect(JSON.parse(r.stdout).status, first.logs().slice(-2000)).toBe('completed');
+      expect(first.logs()).toMatch(/lost the job lock/);
+      expect(first.logs() + second.logs()).toMatch(/resuming from checkpoint/);
+      expect(Buffer.compare(await exportModel(env, 'lost-lock', join(spec, '..')), expected)).toBe(0);
     } finally {
       await stopAll();
       await cleanPrefix(testRedis.redis, prefix);

@@ -86,12 +86,14 @@ describe('key layout', () => {
   });
 
   it('derives deterministic task ids and parses them back', () => {
-    expect(taskId('job_1', 17, 3)).toBe('job_1_17_3');
-    expect(taskId('job_1', 17, 3)).not.toContain(':');
-    expect(parseTaskId('job_1_17_3')).toEqual({ jobId: 'job_1', step: 17, shard: 3, attempt: 0 });
-    expect(taskId('job_1', 17, 3, 2)).toBe('job_1_17_3-r2');
-    expect(parseTaskId('job_1_17_3-r2')).toEqual({ jobId: 'job_1', step: 17, shard: 3, attempt: 2 });
+    const block = { level: 1, index: 3 };
+    expect(taskId('job_1', 17, block)).toBe('job_1_17_1_3');
+    expect(taskId('job_1', 17, block)).not.toContain(':');
+    expect(parseTaskId('job_1_17_1_3')).toEqual({ jobId: 'job_1', step: 17, level: 1, index: 3, attempt: 0 });
+    expect(taskId('job_1', 17, block, 2)).toBe('job_1_17_1_3-r2');
+    expect(parseTaskId('job_1_17_1_3-r2')).toEqual({ jobId: 'job_1', step: 17, level: 1, index: 3, attempt: 2 });
     expect(() => parseTaskId('job-1')).toThrow(/task id/);
-    expect(() => taskId('bad:id', 0, 0)).toThrow(/job id/);
+    expect(() => taskId('bad:id', 0, block)).toThrow(/job id/);
+    expect(() => taskId('job', 0, { level: -1, index: 0 })).toThrow(/level -1/);
   });
 });

@@ -46,7 +46,8 @@ function atOffset1(buf: Buffer): Buffer {
 const shardInit = (length = 1347): ShardResultInit => ({
   jobId: 'job-1',
   step: 12,
-  shard: 3,
+  level: 0,
+  index: 3,
   count: 32,
   lossSum: 0.1 + 0.2, // a float64 that float32 would change
   correct: 27,
@@ -54,7 +55,7 @@ const shardInit = (length = 1347): ShardResultInit => ({
   workerId: 'w-1@host-a',
   computeMs: 4.25,
 });
-const shardExpect = { jobId: 'job-1', step: 12, shard: 3, count: 32, length: 1347 };
+const shardExpect = { jobId: 'job-1', step: 12, level: 0, index: 3, count: 32, length: 1347 };
 
 describe('weights payload', () => {
   it('round-trips a Float32Array bit for bit', () => {
@@ -136,7 +137,7 @@ describe('shard result payload', () => {
 
   it('rejects a result for another step or shard', () => {
     const buf = encodeShardResult(shardInit());
-    expectProtocolError(() => decodeShardResult(buf, { ...shardExpect, shard: 4 }), 'mismatch', 'shard result: shard 3 expected 4');
+    expectProtocolError(() => decodeShardResult(buf, { ...shardExpect, index: 4 }), 'mismatch', 'shard result: index 3 expected 4');
     expectProtocolError(() => decodeShardResult(buf, { ...shardExpect, step: 13 }), 'mismatch', 'shard result: step 12 expected 13');
   });
 

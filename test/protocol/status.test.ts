@@ -21,7 +21,7 @@ describe('worker heartbeat', () => {
     kernel: 'js',
     startedAt: 1_700_000_000_000,
     lastSeen: 1_700_000_005_000,
-    current: { jobId: 'job-1', step: 9, shard: 1 },
+    current: { jobId: 'job-1', step: 9, level: 0, index: 1 },
   };
   it('round-trips as JSON', () => {
     expect(validateHeartbeat(encodeHeartbeat(hb))).toEqual(hb);

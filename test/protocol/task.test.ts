@@ -18,7 +18,8 @@ const base = (): GradientTask => ({
   v: PROTOCOL_VERSION,
   jobId: 'job-1',
   step: 40,
-  shard: 2,
+  level: 1,
+  index: 2,
   weightsKey: keys.weights('job-1', 40),
   dataHash: 'f'.repeat(64),
   kernel: 'js',
@@ -73,8 +74,8 @@ describe('gradient task', () => {
     expect(back).toEqual(task);
     expect(makeGradientTask({ ...task })).toEqual(task);
     expect(decodeIndices(back.indices, 60_000)).toEqual(Uint32Array.of(5, 0, 59_999, 17));
-    checkTaskIdentity(back, { jobId: 'job-1', step: 40, shard: 2 });
-    expect(() => checkTaskIdentity(back, { jobId: 'job-1', step: 40, shard: 3 })).toThrow('gradient task: shard 2 expected 3');
+    checkTaskIdentity(back, { jobId: 'job-1', step: 40, level: 1, index: 2 });
+    expect(() => checkTaskIdentity(back, { jobId: 'job-1', step: 40, level: 1, index: 3 })).toThrow('gradient task: index 2 expected 3');
   });
 
   it('names the bad field', () => {
@@ -82,7 +83,8 @@ describe('gradient task', () => {
       [{ v: 2 }, 'bad-version', 'gradient task: format version 2 expected 1'],
       [{ jobId: 'a:b' }, 'bad-field', 'gradient task: jobId "a:b" does not match /^[A-Za-z0-9_-]{1,64}$/'],
       [{ step: -1 }, 'out-of-range', 'gradient task: step -1 is not ≥ 0'],
-      [{ shard: 1.5 }, 'bad-field', 'gradient task: shard must be an integer, got 1.5'],
+      [{ index: 1.5 }, 'bad-field', 'gradient task: index must be an integer, got 1.5'],
+      [{ level: 31 }, 'out-of-range', 'gradient task: level 31 is not in 0..30'],
       [{ paramCount: 0 }, 'out-of-range', 'gradient task: paramCount 0 is not in 1..1073741824'],
       [{ kernel: undefined }, 'bad-field', 'gradient task: kernel must be a string, got nothing'],
       [{ dataHash: 'has space' }, 'bad-field', 'gradient task: dataHash "has space" does not match /^[A-Za-z0-9_-]{1,128}$/'],

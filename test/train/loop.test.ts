@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Network, jsKernels } from '@redgrad/nn';
 import { builtin } from '@redgrad/data';
-import { LocalBackend, TrainingError, epochOrder, initialParams, prepareFromData, train, validateJobSpec } from '@redgrad/train';
-import type { Checkpoint, GradientBackend, PreparedJob, ShardGradient, StepRequest } from '@redgrad/train';
+import { LocalBackend, TrainingError, TreeReducer, epochOrder, initialParams, prepareFromData, train, validateJobSpec } from '@redgrad/train';
+import type { Block, Checkpoint, GradientBackend, PreparedJob, ShardGradient, StepRequest } from '@redgrad/train';
 
 async function irisJob(over: Record<string, unknown> = {}): Promise<PreparedJob> {
   const spec = validateJobSpec({
@@ -40,39 +40,40 @@ describe('training loop', () => {
     }
   });
 
-  it('sums shards in shard order whatever order they were computed in', async () => {
-    const job = await irisJob({ epochs: 2 });
-    // computes shards last-to-first, buffers them, hands them over in order: the queue backend's contract
-    class ReversedBackend implements GradientBackend {
+  it('gives the same bits whichever aligned blocks the shards are summed in and in whatever order they arrive', async () => {
+    const job = await irisJob({ epochs: 2, batchSize: 56 }); // 7 shards a step: the tree is not full
+    // sums shards in blocks of two with a reducer of its own, as a worker does, and hands the blocks over last first
+    class PairsReversed implements GradientBackend {
       readonly kernel = 'js';
       private readonly inner = localBackend(job);
-      async computeStep(req: StepRequest, accept: (s: number, r: ShardGradient) => void): Promise<void> {
-        const got: ShardGradient[] = [];
-        for (let s = req.shards.length - 1; s >= 0; s--) {
-          await this.inner.computeStep({ ...req, shards: [req.shards[s]] }, (_, r) => (got[s] = { ...r, grad: Float32Array.from(r.grad) }));
+      private readonly block = new TreeReducer(jsKernels, new Network(job.arch, jsKernels, 1).paramCount);
+      async computeStep(req: StepRequest, accept: (b: Block, r: ShardGradient) => void): Promise<void> {
+        for (let i = Math.ceil(req.shards.length / 2) - 1; i >= 0; i--) {
+          const shards = req.shards.slice(2 * i, 2 * i + 2);
+          this.block.reset(shards.length);
+          await this.inner.computeStep({ ...req, shards }, (b, r) => this.block.add(b, r));
+          accept({ level: 1, index: i }, this.block.result());
         }
-        got.forEach((r, s) => {
-          accept(s, r);
-        });
       }
       async close(): Promise<void> {}
     }
     const a = await train(job, { backend: localBackend(job), kernels: jsKernels });
-    const b = await train(job, { backend: new ReversedBackend(), kernels: jsKernels });
+    const b = await train(job, { backend: new PairsReversed(), kernels: jsKernels });
     expect(Buffer.from(b.params.buffer).equals(Buffer.from(a.params.buffer))).toBe(true);
+    expect(b.history).toEqual(a.history);
   });
 
-  it('refuses a backend that hands shards over out of order (the sum would change)', async () => {
+  it('refuses a backend that returns before every shard is summed', async () => {
     const job = await irisJob();
-    class OutOfOrder implements GradientBackend {
+    class Short implements GradientBackend {
       readonly kernel = 'js';
       private readonly inner = localBackend(job);
-      async computeStep(req: StepRequest, accept: (s: number, r: ShardGradient) => void): Promise<void> {
-        for (let s = req.shards.length - 1; s >= 0; s--) await this.inner.computeStep({ ...req, shards: [req.shards[s]] }, (_, r) => accept(s, r));
+      async computeStep(req: StepRequest, accept: (b: Block, r: ShardGradient) => void): Promise<void> {
+        await this.inner.computeStep({ ...req, shards: req.shards.slice(0, 1) }, accept);
       }
       async close(): Promise<void> {}
     }
-    await expect(train(job, { backend: new OutOfOrder(), kernels: jsKernels })).rejects.toThrow(/step 1: the backend handed over shard 2 where shard 0 was due/);
+    await expect(train(job, { backend: new Short(), kernels: jsKernels })).rejects.toThrow(/step 1: the backend returned before every shard was summed/);
   });
 
   it('resumes from a mid-epoch checkpoint to the same weights as an uninterrupted run', async () => {

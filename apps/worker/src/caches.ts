@@ -6,7 +6,8 @@ import { decodeWeights } from '@redgrad/protocol';
 import type { Keys } from '@redgrad/protocol';
 import { datasetFromWire, downloadDataset, readJobRecord } from '@redgrad/cluster';
 import type { JobRecord } from '@redgrad/cluster';
-import { architecture, selectKernels } from '@redgrad/train';
+import { TreeReducer, architecture, selectKernels } from '@redgrad/train';
+import type { ShardGradient } from '@redgrad/train';
 
 /** Data sets by content hash, least recently used evicted past a byte budget. */
 export class DatasetCache {
@@ -57,6 +58,9 @@ export interface JobContext {
   /** The last weights version fetched (decoded once per version), and the version net.params holds. */
   weights: { key: string; params: Float32Array } | null;
   paramsKey: string | null;
+  /** Sums a block's shards in tree order; `leaf` carries one shard's result into it. */
+  reducer: TreeReducer;
+  leaf: ShardGradient;
   /** bf16 gradients: what rounding lost so far (error feedback), and the encoded buffer. */
   residual?: Float32Array; // [paramCount]
   bf16?: Uint16Array; // [paramCount]
@@ -75,7 +79,11 @@ export class JobCache {
     const kernels = selectKernels(kernelName);
     if (kernels.name !== kernelName) throw new Error(`this worker cannot run kernel ${kernelName}`);
     const arch = architecture(record.spec, data);
-    const ctx: JobContext = { record, net: new Network(arch, kernels, record.spec.shardSize), kernels, classification: data.task === 'classification', weights: null, paramsKey: null };
+    const net = new Network(arch, kernels, record.spec.shardSize);
+    const ctx: JobContext = {
+      record, net, kernels, classification: data.task === 'classification', weights: null, paramsKey: null,
+      reducer: new TreeReducer(kernels, net.paramCount), leaf: { grad: net.grad, lossSum: 0, count: 0, correct: 0 },
+    };
     this.jobs.set(jobId, ctx);
     if (this.jobs.size > this.maxJobs) this.jobs.delete(this.jobs.keys().next().value!);
     return ctx;

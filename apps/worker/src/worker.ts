@@ -8,10 +8,15 @@ import type { GradientTask, WorkerHeartbeat } from '@redgrad/protocol';
 import { connectRedis, envInt } from '@redgrad/cluster';
 import type { Logger, ServiceOptions } from '@redgrad/cluster';
 import { kernelName } from '@redgrad/train';
+import type { ShardGradient } from '@redgrad/train';
+import type { Dataset } from '@redgrad/data';
 import { DatasetCache, JobCache } from './caches.js';
+import type { JobContext } from './caches.js';
 
 /** Every setting; the defaults live in one place, workerOptionsFromEnv (documented in README). */
 export interface GradientWorkerOptions extends ServiceOptions {
+  /** Redis for per-step traffic (weights, results); the coordinator's REDGRAD_STEP_REDIS_URL. */
+  stepRedisUrl: string;
   /** Tasks computed at once (computing is CPU-bound: scale with processes). */
   concurrency: number;
   /** A task whose worker died comes back after at most lockDuration + stalledInterval. */
@@ -25,12 +30,32 @@ export function workerOptionsFromEnv(env: NodeJS.ProcessEnv, base: Pick<Gradient
   return {
     ...base,
     id: env.REDGRAD_WORKER_ID || undefined,
+    stepRedisUrl: env.REDGRAD_STEP_REDIS_URL || base.redisUrl,
     concurrency: envInt(env, 'REDGRAD_WORKER_CONCURRENCY', 1),
     lockDurationMs: envInt(env, 'REDGRAD_TASK_LOCK_MS', 10_000),
     stalledIntervalMs: envInt(env, 'REDGRAD_TASK_STALLED_INTERVAL_MS', 5_000),
     dataCacheBytes: envInt(env, 'REDGRAD_DATA_CACHE_MB', 2048) * 1024 * 1024,
     heartbeatMs: envInt(env, 'REDGRAD_HEARTBEAT_MS', 2000),
   };
+}
+
+/**
+ * A block's shards (the job's shardSize each, the last one possibly shorter) summed in the step's
+ * pairwise tree: the same bits as the loop's tree gives for those shards, whoever computes them.
+ */
+function blockSum(ctx: JobContext, data: Dataset, indices: Uint32Array, shardSize: number): ShardGradient {
+  const shards = Math.ceil(indices.length / shardSize);
+  ctx.reducer.reset(shards);
+  const leaf = ctx.leaf;
+  for (let s = 0; s < shards; s++) {
+    const stats = ctx.net.shardGradient(data, indices.subarray(s * shardSize, Math.min((s + 1) * shardSize, indices.length)), ctx.classification);
+    leaf.grad = ctx.net.grad;
+    leaf.lossSum = stats.lossSum;
+    leaf.count = stats.count;
+    leaf.correct = stats.correct;
+    ctx.reducer.add({ level: 0, index: s }, leaf);
+  }
+  return ctx.reducer.result();
 }
 
 /** Problems of the task or its job, not of this worker: retrying cannot help. */
@@ -41,11 +66,12 @@ class JobFault extends RedgradError {
   }
 }
 
-/** The gradient worker service: computes shard gradient sums for whichever job a task names. */
+/** The gradient worker service: computes the gradient sums of blocks of shards for whichever job a task names. */
 export class GradientWorker {
   readonly id: string;
   private readonly keys: Keys;
   private readonly redis: Redis;
+  private readonly steps: Redis;
   private readonly worker: Worker<GradientTask>;
   private readonly data: DatasetCache;
   private readonly jobs = new JobCache();
@@ -61,6 +87,8 @@ export class GradientWorker {
     this.data = new DatasetCache(o.dataCacheBytes);
     this.redis = connectRedis(o.redisUrl, this.id);
     this.redis.on('error', (e) => o.log.warn({ err: e.message }, 'redis connection error'));
+    this.steps = o.stepRedisUrl === o.redisUrl ? this.redis : connectRedis(o.stepRedisUrl, `${this.id}:steps`);
+    if (this.steps !== this.redis) this.steps.on('error', (e) => o.log.warn({ err: e.message }, 'step redis connection error'));
     this.worker = new Worker<GradientTask>(GRADIENT_QUEUE, (job) => this.process(job), {
       connection: this.redis,
       prefix: this.keys.queuePrefix,
@@ -90,14 +118,14 @@ export class GradientWorker {
       this.o.log.error({ task: job.id, err: (e as Error).message }, 'malformed gradient task: dropped');
       throw new UnrecoverableError((e as Error).message);
     }
-    const log = this.o.log.child({ job: task.jobId, step: task.step, shard: task.shard });
+    const log = this.o.log.child({ job: task.jobId, step: task.step, block: `${task.level}_${task.index}` });
     const resultsKey = this.keys.results(task.jobId, task.step);
     try {
       return await this.compute(task, resultsKey, log);
     } catch (e) {
       if (!(e instanceof JobFault || e instanceof ProtocolError || e instanceof JobRecordError)) throw e; // connection trouble: BullMQ retries
       log.error({ err: e.message }, 'cannot compute this shard: reporting to the coordinator');
-      await pushStepResult(this.redis, resultsKey, encodeShardError({ jobId: task.jobId, step: task.step, shard: task.shard, workerId: this.id, error: e.message }));
+      await pushStepResult(this.steps, resultsKey, encodeShardError({ jobId: task.jobId, step: task.step, level: task.level, index: task.index, workerId: this.id, error: e.message }));
       throw new UnrecoverableError(e.message);
     } finally {
       this.current = undefined;
@@ -110,11 +138,14 @@ export class GradientWorker {
     const ctx = await this.jobs.get(this.redis, this.keys, task.jobId, data, task.kernel);
     if (ctx.net.paramCount !== task.paramCount) throw new JobFault(`task says ${task.paramCount} parameters, the job's model has ${ctx.net.paramCount}`);
     const indices = decodeIndices(task.indices, data.n);
-    if (indices.length === 0 || indices.length > ctx.net.maxRows) throw new JobFault(`shard of ${indices.length} samples; the job's shardSize is ${ctx.net.maxRows}`);
-    this.current = { jobId: task.jobId, step: task.step, shard: task.shard };
-    const weights = await this.jobs.weightsFor(this.redis, ctx, task.jobId, task.step, task.weightsKey);
+    const shardSize = ctx.net.maxRows;
+    if (indices.length > 2 ** task.level * shardSize) throw new JobFault(`block (level ${task.level}) of ${indices.length} samples; it holds at most ${2 ** task.level} shards of ${shardSize}`);
+    this.current = { jobId: task.jobId, step: task.step, level: task.level, index: task.index };
+    const weights = await this.jobs.weightsFor(this.steps, ctx, task.jobId, task.step, task.weightsKey);
     if (!weights) {
-      log.debug('step already finished: skipping stale task');
+      // the step ended (a duplicate or backup task), or the step Redis lost its keys: the
+      // coordinator then publishes them again and dispatches the block again
+      log.debug('no weights for this step: skipping the task');
       return { pushed: false };
     }
     // No await from here to the gradient: with concurrency > 1, another task of this job may have
@@ -124,16 +155,16 @@ export class GradientWorker {
       ctx.paramsKey = task.weightsKey;
     }
     const t0 = performance.now();
-    const stats = ctx.net.shardGradient(data, indices, ctx.classification);
+    const sum = blockSum(ctx, data, indices, shardSize);
     const computeMs = performance.now() - t0;
-    let grad: Float32Array | Uint16Array = ctx.net.grad;
+    let grad: Float32Array | Uint16Array = sum.grad;
     if (ctx.record.spec.gradientEncoding === 'bf16') {
       ctx.residual ??= new Float32Array(ctx.net.paramCount);
       ctx.bf16 ??= new Uint16Array(ctx.net.paramCount);
-      grad = toBf16WithFeedback(ctx.net.grad, ctx.residual, ctx.bf16);
+      grad = toBf16WithFeedback(sum.grad, ctx.residual, ctx.bf16);
     }
-    const payload = encodeShardResult({ jobId: task.jobId, step: task.step, shard: task.shard, count: stats.count, lossSum: stats.lossSum, correct: stats.correct, grad, workerId: this.id, computeMs });
-    const pushed = await pushStepResult(this.redis, resultsKey, payload);
+    const payload = encodeShardResult({ jobId: task.jobId, step: task.step, level: task.level, index: task.index, count: sum.count, lossSum: sum.lossSum, correct: sum.correct, grad, workerId: this.id, computeMs });
+    const pushed = await pushStepResult(this.steps, resultsKey, payload);
     this.tasksDone++;
     log.debug({ computeMs, pushed }, pushed ? 'shard done' : 'shard done after its step ended: result dropped');
     return { pushed };
@@ -141,7 +172,7 @@ export class GradientWorker {
 
   private async beat(): Promise<void> {
     const now = Date.now();
-    const hb: WorkerHeartbeat = { workerId: this.id, host: hostname(), pid: process.pid, kernel: kernelName('auto'), startedAt: this.startedAt, lastSeen: now, current: this.current };
+    const hb: WorkerHeartbeat = { workerId: this.id, host: hostname(), pid: process.pid, kernel: kernelName('auto'), startedAt: this.startedAt, lastSeen: now, concurrency: this.o.concurrency, current: this.current };
     const ttl = Math.ceil((this.o.heartbeatMs * 5) / 1000);
     await this.redis.multi()
       .set(this.keys.worker(this.id), encodeHeartbeat(hb), 'EX', ttl)
@@ -158,6 +189,7 @@ export class GradientWorker {
       await this.worker.close(force).catch((e) => this.o.log.warn({ err: (e as Error).message }, 'error closing the worker'));
       await this.redis.multi().del(this.keys.worker(this.id)).zrem(this.keys.workers(), this.id).exec().catch(() => {});
       await this.redis.quit().catch(() => {});
+      if (this.steps !== this.redis) await this.steps.quit().catch(() => {});
       this.o.log.info({ tasksDone: this.tasksDone }, 'worker stopped');
     })();
     return this.closing;

@@ -4,6 +4,8 @@ export type { ClusterEnv, ServiceOptions } from './config.js';
 export { parseJobRecord, readJobRecord } from './job-record.js';
 export type { JobRecord } from './job-record.js';
 export { QueueBackend } from './queue-backend.js';
+export { WorkerSlots } from './worker-slots.js';
+export { planBlocks, planStep } from './step-plan.js';
 export type { QueueBackendOptions, StepTimings } from './queue-backend.js';
 export { readJobState, setJobState } from './state.js';
 export { serviceLogger } from './logger.js';

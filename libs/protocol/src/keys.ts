@@ -6,7 +6,7 @@ import { ProtocolError } from './errors.js';
 
 export const DEFAULT_PREFIX = 'redgrad';
 
-/** BullMQ queue carrying one task per (job, step, shard). */
+/** BullMQ queue carrying one task per (job, step, block of shards). */
 export const GRADIENT_QUEUE = 'gradients';
 /** BullMQ queue carrying submitted training jobs for coordinators. */
 export const JOBS_QUEUE = 'jobs';
@@ -53,29 +53,32 @@ function checkIndex(i: number, name: string, what: string): void {
 }
 
 /**
- * Deterministic BullMQ job id of a gradient task: `<jobId>_<step>_<shard>`, with
- * `step` the coordinator's global step counter. Adding a task whose id exists is
- * a no-op in BullMQ, so a re-sent task collapses onto the first. A backup copy
- * (the first got no result in time) is dispatch `attempt` ≥ 1: `…_<shard>-r<attempt>`.
+ * Deterministic BullMQ job id of a gradient task: `<jobId>_<step>_<level>_<index>`, the block
+ * (level, index) of step `step`, the coordinator's global step counter. Adding a task whose id exists
+ * is a no-op in BullMQ, so a re-sent task collapses onto the first. A backup copy (the first got no
+ * result in time) is dispatch `attempt` ≥ 1: `…_<index>-r<attempt>`.
  */
-export function taskId(jobId: string, step: number, shard: number, attempt = 0): string {
+export function taskId(jobId: string, step: number, block: { level: number; index: number }, attempt = 0): string {
   validateJobId(jobId);
   checkStep(step, 'task id');
-  checkIndex(shard, 'shard', 'task id');
+  checkIndex(block.level, 'level', 'task id');
+  checkIndex(block.index, 'index', 'task id');
   checkIndex(attempt, 'attempt', 'task id');
-  return `${jobId}_${step}_${shard}${attempt > 0 ? `-r${attempt}` : ''}`;
+  return `${jobId}_${step}_${block.level}_${block.index}${attempt > 0 ? `-r${attempt}` : ''}`;
 }
 
 /** Inverse of taskId. Splits from the right, since job ids may contain '_'. */
-export function parseTaskId(id: string): { jobId: string; step: number; shard: number; attempt: number } {
-  const m = /^(.+)_(\d+)_(\d+)(?:-r(\d+))?$/.exec(id);
-  if (!m) throw new ProtocolError('bad-name', `task id ${JSON.stringify(id)} is not <jobId>_<step>_<shard>[-r<attempt>]`);
+export function parseTaskId(id: string): { jobId: string; step: number; level: number; index: number; attempt: number } {
+  const m = /^(.+)_(\d+)_(\d+)_(\d+)(?:-r(\d+))?$/.exec(id);
+  if (!m) throw new ProtocolError('bad-name', `task id ${JSON.stringify(id)} is not <jobId>_<step>_<level>_<index>[-r<attempt>]`);
   const jobId = validateJobId(m[1]);
   const step = Number(m[2]);
-  const shard = Number(m[3]);
+  const level = Number(m[3]);
+  const index = Number(m[4]);
   checkStep(step, 'task id');
-  checkIndex(shard, 'shard', 'task id');
-  return { jobId, step, shard, attempt: m[4] === undefined ? 0 : Number(m[4]) };
+  checkIndex(level, 'level', 'task id');
+  checkIndex(index, 'index', 'task id');
+  return { jobId, step, level, index, attempt: m[5] === undefined ? 0 : Number(m[5]) };
 }
 
 /** All Redis keys redgrad uses, under one prefix. */
@@ -121,7 +124,7 @@ export class Keys {
 
   /**
    * Results stream of `step` (results-stream.ts): workers XADD encoded ShardResults, the coordinator
-   * XREADs them, so a result arrives in one round trip; duplicates are dropped by shard index.
+   * XREADs them, so a result arrives in one round trip; results for covered shards are dropped.
    * Deleted after the step.
    */
   results(jobId: string, step: number): string {

@@ -7,6 +7,9 @@ export const PROTOCOL_VERSION = 1;
 
 export type PayloadKind = 'weights' | 'shard-result' | 'shard-error' | 'dataset' | 'x-chunk' | 'y-chunk' | 'checkpoint';
 
+/** Deepest block level a message may name (2^30 shards is far past any batch). */
+export const MAX_BLOCK_LEVEL = 30;
+
 /** Element types of typed arrays on the wire. */
 export type Dtype = 'f32' | 'u8' | 'u32' | 'bf16';
 
@@ -19,35 +22,42 @@ export interface WeightsPayload {
   params: Float32Array; // [paramCount], the model's flat parameter block
 }
 
-/** One shard's gradient sum, loss sum and correct count, computed by a worker. */
+/**
+ * The gradient sum, loss sum and correct count of an aligned block of shards (level, index): shards
+ * [index·2^level, min((index+1)·2^level, shardCount)) of the step, summed in the fixed pairwise
+ * tree over shard indices (libs/train tree-reducer.ts). Level 0 is one shard.
+ */
 export interface ShardResult {
   v: number;
   kind: 'shard-result';
   jobId: string;
   step: number;
-  shard: number;
-  count: number; // samples in the shard
+  level: number;
+  index: number;
+  count: number; // samples in the block
   lossSum: number; // float64 sum of per-sample losses
   correct: number; // correctly classified samples (0 for regression)
-  grad: Float32Array; // [paramCount], gradient SUM over the shard (not mean); bf16 on the wire when the job asks
+  grad: Float32Array; // [paramCount], gradient SUM over the block (not mean); bf16 on the wire when the job asks
   workerId: string;
   computeMs: number;
 }
 
 /**
- * BullMQ job data of a gradient task. BullMQ stores job data as JSON, so this
- * is JSON-safe: the sample indices travel as base64 of a little-endian Uint32Array.
+ * A gradient task: an aligned block of shards (level, index) of one step. Its indices are the
+ * block's samples, which the worker splits into shards of the job's shardSize. JSON-safe (BullMQ
+ * job data): the sample indices travel as base64 of a little-endian Uint32Array.
  */
 export interface GradientTask {
   v: number;
   jobId: string;
   step: number; // coordinator's global step counter
-  shard: number; // shard index within the step
+  level: number; // the block: shards [index·2^level, (index+1)·2^level) of the step
+  index: number;
   weightsKey: string; // Keys.weights(jobId, step)
   dataHash: string; // content hash of the data set (Keys.dataMeta(dataHash))
   kernel: string; // compute kernel the job asks for (e.g. 'js')
   paramCount: number; // length of weights and gradient
-  indices: string; // base64(Uint32Array LE) — the shard's sample indices
+  indices: string; // base64(Uint32Array LE) — the block's sample indices, shard after shard
 }
 
 export type DatasetTask = 'classification' | 'regression';
@@ -98,7 +108,8 @@ export interface WorkerHeartbeat {
   kernel: string;
   startedAt: number; // ms since epoch
   lastSeen: number; // ms since epoch
-  current?: { jobId: string; step: number; shard: number };
+  concurrency?: number; // tasks computed at once: the compute slots the coordinator plans for (default 1)
+  current?: { jobId: string; step: number; level: number; index: number };
 }
 
 /** Training progress (JSON) as reported through BullMQ progress events and the state hash. */

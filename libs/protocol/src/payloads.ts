@@ -3,7 +3,7 @@ import { checkHeader, packPayload, readTensor, unpackPayload, wireTensor } from 
 import { ProtocolError } from './errors.js';
 import { JOB_ID_PATTERN, WORKER_ID_PATTERN } from './keys.js';
 import type { ShardResult, WeightsPayload } from './messages.js';
-import { PROTOCOL_VERSION } from './messages.js';
+import { MAX_BLOCK_LEVEL, PROTOCOL_VERSION } from './messages.js';
 import type { Fields } from './validate.js';
 import { expectAllFinite, expectEqual, expectFinite, expectInt, expectRecord, expectString } from './validate.js';
 import { fromBf16 } from './bf16.js';
@@ -48,8 +48,16 @@ export type ShardResultExpect = {
   step: number;
   length: number; // parameter count
 } & (
-  | { shard: number; count: number } // one known shard and the samples its task carried
-  | { counts: readonly number[] } // any shard of the step; counts[shard] samples each
+  | { level: number; index: number; count: number } // one known block and the samples its task carried
+  | {
+      /** Any block of the step; counts[shard] samples in each shard. */
+      counts: readonly number[];
+      /**
+       * True when the block's result is no longer wanted (its shards are covered): the message is
+       * then dropped before any other check, so a duplicate can never fail a step that has its block.
+       */
+      covered?: (level: number, index: number) => boolean;
+    }
 );
 
 /**
@@ -63,7 +71,8 @@ export function encodeShardResult(r: ShardResultInit): Buffer {
     kind: 'shard-result',
     jobId: r.jobId,
     step: r.step,
-    shard: r.shard,
+    level: r.level,
+    index: r.index,
     count: r.count,
     lossSum: r.lossSum,
     correct: r.correct,
@@ -78,30 +87,49 @@ export function decodeShardResult(buf: Uint8Array, expect: ShardResultExpect): S
   const what = 'shard result';
   const obj = unpackPayload(buf, what);
   checkHeader(obj, what, 'shard-result');
-  return shardResultFields(obj, buf, what, expect);
+  const id = readShardIdentity(obj, what, expect);
+  return shardResultFields(obj, buf, what, expect, id);
+}
+
+/** The identity a results-stream message names, checked against the step the reader waits for. */
+export interface BlockIdentity {
+  jobId: string;
+  step: number;
+  level: number;
+  index: number;
+  /** Samples in the block's shards. */
+  expectedCount: number;
 }
 
 /**
- * The job, step and shard a results-list message names, checked against the step the reader waits
- * for; returns the shard and the sample count its task carried.
+ * The job, step and block a results-stream message names, checked against the step the reader
+ * waits for; returns the block and the sample count its task carried.
  */
-export function readShardIdentity(obj: Fields, what: string, expect: ShardResultExpect): { jobId: string; step: number; shard: number; expectedCount: number } {
+export function readShardIdentity(obj: Fields, what: string, expect: ShardResultExpect): BlockIdentity {
   const jobId = expectString(obj, 'jobId', what, { pattern: JOB_ID_PATTERN });
   const step = expectInt(obj, 'step', what);
-  const shard = expectInt(obj, 'shard', what);
+  const level = expectInt(obj, 'level', what, 0, MAX_BLOCK_LEVEL);
+  const index = expectInt(obj, 'index', what);
   expectEqual(what, 'jobId', jobId, expect.jobId);
   expectEqual(what, 'step', step, expect.step);
   if (!('counts' in expect)) {
-    expectEqual(what, 'shard', shard, expect.shard);
-    return { jobId, step, shard, expectedCount: expect.count };
+    expectEqual(what, 'level', level, expect.level);
+    expectEqual(what, 'index', index, expect.index);
+    return { jobId, step, level, index, expectedCount: expect.count };
   }
-  if (shard >= expect.counts.length) throw new ProtocolError('out-of-range', `${what}: shard ${shard} but step ${step} has ${expect.counts.length} shards`);
-  return { jobId, step, shard, expectedCount: expect.counts[shard] };
+  const shards = expect.counts.length;
+  const start = index * 2 ** level;
+  if (start >= shards || (level > 0 && 2 ** (level - 1) >= shards)) { // past the step, or above its root
+    throw new ProtocolError('out-of-range', `${what}: block (level ${level}, index ${index}) but step ${step} has ${shards} shards`);
+  }
+  let expectedCount = 0;
+  for (let s = start; s < Math.min(start + 2 ** level, shards); s++) expectedCount += expect.counts[s];
+  return { jobId, step, level, index, expectedCount };
 }
 
 /** The checks of decodeShardResult on an already unpacked payload (`buf` is its bytes). */
-export function shardResultFields(obj: Fields, buf: Uint8Array, what: string, expect: ShardResultExpect): ShardResult {
-  const { jobId, step, shard, expectedCount } = readShardIdentity(obj, what, expect);
+export function shardResultFields(obj: Fields, buf: Uint8Array, what: string, expect: ShardResultExpect, id: BlockIdentity): ShardResult {
+  const { jobId, step, level, index, expectedCount } = id;
   const count = expectInt(obj, 'count', what, 1);
   if (count !== expectedCount) throw new ProtocolError('bad-shape', `${what}: count ${count} expected ${expectedCount}`);
   const lossSum = expectFinite(obj, 'lossSum', what);
@@ -113,5 +141,5 @@ export function shardResultFields(obj: Fields, buf: Uint8Array, what: string, ex
   expectAllFinite(grad, what, 'grad');
   const workerId = expectString(obj, 'workerId', what, { pattern: WORKER_ID_PATTERN });
   const computeMs = expectFinite(obj, 'computeMs', what, 0);
-  return { v: PROTOCOL_VERSION, kind: 'shard-result', jobId, step, shard, count, lossSum, correct, grad, workerId, computeMs };
+  return { v: PROTOCOL_VERSION, kind: 'shard-result', jobId, step, level, index, count, lossSum, correct, grad, workerId, computeMs };
 }

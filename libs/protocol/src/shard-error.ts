@@ -1,5 +1,5 @@
-// A worker's report that it could not compute a shard for a reason that is the job's, not the
-// worker's (missing data set, bad job record, unsupported kernel). It travels on the step's results
+// A worker's report that it could not compute a block of shards for a reason that is the job's, not
+// the worker's (missing data set, bad job record, unsupported kernel). It travels on the step's results
 // stream with the ShardResults, so the coordinator learns at once instead of waiting for a timeout.
 import { checkHeader, packPayload, unpackPayload } from './codec.js';
 import { WORKER_ID_PATTERN } from './keys.js';
@@ -14,24 +14,31 @@ export interface ShardError {
   kind: 'shard-error';
   jobId: string;
   step: number;
-  shard: number;
+  level: number;
+  index: number;
   workerId: string;
   error: string;
 }
 
 export function encodeShardError(e: Omit<ShardError, 'v' | 'kind'>): Buffer {
-  return packPayload({ v: PROTOCOL_VERSION, kind: 'shard-error', jobId: e.jobId, step: e.step, shard: e.shard, workerId: e.workerId, error: e.error.slice(0, 2000) });
+  return packPayload({ v: PROTOCOL_VERSION, kind: 'shard-error', jobId: e.jobId, step: e.step, level: e.level, index: e.index, workerId: e.workerId, error: e.error.slice(0, 2000) });
 }
 
-/** Decodes whatever a worker appended to a results stream: a result or an error report, fully checked. */
-export function decodeShardMessage(buf: Uint8Array, expect: ShardResultExpect & { counts: readonly number[] }): ShardResult | ShardError {
+/**
+ * Decodes whatever a worker appended to a results stream: a result or an error report, fully
+ * checked; null when `expect.covered` says its block is no longer wanted (checked right after the
+ * identity, before the gradient is read).
+ */
+export function decodeShardMessage(buf: Uint8Array, expect: Extract<ShardResultExpect, { counts: readonly number[] }>): ShardResult | ShardError | null {
   const what = 'shard message';
   const obj = unpackPayload(buf, what);
   checkHeader(obj, what, ['shard-result', 'shard-error']);
+  const id = readShardIdentity(obj, what, expect);
+  if (expect.covered?.(id.level, id.index)) return null;
   // one unpack for both kinds: a result is about a megabyte
-  if (obj.kind === 'shard-result') return shardResultFields(obj, buf, what, expect);
-  const { jobId, step, shard } = readShardIdentity(obj, what, expect);
+  if (obj.kind === 'shard-result') return shardResultFields(obj, buf, what, expect, id);
+  const { jobId, step, level, index } = id;
   const workerId = expectString(obj, 'workerId', what, { pattern: WORKER_ID_PATTERN });
   const error = expectString(obj, 'error', what, { maxLength: 2000 });
-  return { v: PROTOCOL_VERSION, kind: 'shard-error', jobId, step, shard, workerId, error };
+  return { v: PROTOCOL_VERSION, kind: 'shard-error', jobId, step, level, index, workerId, error };
 }

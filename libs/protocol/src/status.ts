@@ -39,12 +39,14 @@ export function validateHeartbeat(data: unknown): WorkerHeartbeat {
     startedAt: expectInt(obj, 'startedAt', what),
     lastSeen: expectInt(obj, 'lastSeen', what),
   };
+  if (obj.concurrency !== undefined) hb.concurrency = expectInt(obj, 'concurrency', what, 1, 1024);
   if (obj.current !== undefined && obj.current !== null) {
     const cur = expectRecord(obj.current, `${what}: current`);
     hb.current = {
       jobId: expectString(cur, 'jobId', `${what}: current`, { pattern: JOB_ID_PATTERN }),
       step: expectInt(cur, 'step', `${what}: current`),
-      shard: expectInt(cur, 'shard', `${what}: current`),
+      level: expectInt(cur, 'level', `${what}: current`),
+      index: expectInt(cur, 'index', `${what}: current`),
     };
   }
   return hb;

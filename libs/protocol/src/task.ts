@@ -1,13 +1,13 @@
-// The gradient task: BullMQ job data (JSON) telling a worker which shard to compute.
+// The gradient task: BullMQ job data (JSON) telling a worker which block of shards to compute.
 import { HOST_LITTLE_ENDIAN } from '@redgrad/errors';
 import { ProtocolError } from './errors.js';
 import { DATA_HASH_PATTERN, JOB_ID_PATTERN } from './keys.js';
 import type { GradientTask } from './messages.js';
-import { PROTOCOL_VERSION } from './messages.js';
+import { MAX_BLOCK_LEVEL, PROTOCOL_VERSION } from './messages.js';
 import { describeValue, expectEqual, expectInt, expectRecord, expectString } from './validate.js';
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-/** Upper bound on indices per task (a shard is a slice of one mini-batch). */
+/** Upper bound on indices per task (a block is a slice of one mini-batch). */
 export const MAX_TASK_INDICES = 1 << 20;
 
 /** base64 of the indices as little-endian uint32 — 4 bytes per index inside JSON job data. */
@@ -30,7 +30,7 @@ export function decodeIndices(b64: string, maxIndex: number): Uint32Array {
     throw new ProtocolError('bad-shape', `${what}: ${bytes.length} bytes is not a multiple of 4 (uint32 indices)`);
   }
   const n = bytes.length / 4;
-  if (n === 0) throw new ProtocolError('bad-shape', `${what}: no indices (a shard holds at least one sample)`);
+  if (n === 0) throw new ProtocolError('bad-shape', `${what}: no indices (a block holds at least one sample)`);
   if (n > MAX_TASK_INDICES) throw new ProtocolError('out-of-range', `${what}: ${n} indices, at most ${MAX_TASK_INDICES}`);
   const out = new Uint32Array(n);
   for (let i = 0; i < n; i++) {
@@ -61,7 +61,8 @@ export function validateGradientTask(data: unknown): GradientTask {
   }
   const jobId = expectString(obj, 'jobId', what, { pattern: JOB_ID_PATTERN });
   const step = expectInt(obj, 'step', what);
-  const shard = expectInt(obj, 'shard', what);
+  const level = expectInt(obj, 'level', what, 0, MAX_BLOCK_LEVEL);
+  const index = expectInt(obj, 'index', what);
   const weightsKey = expectString(obj, 'weightsKey', what, { maxLength: 512 });
   // The weights must belong to this job and step: …:job:{<jobId>}:w:<step>.
   if (!weightsKey.endsWith(`:job:{${jobId}}:w:${step}`)) {
@@ -74,12 +75,13 @@ export function validateGradientTask(data: unknown): GradientTask {
   if (indices.length % 4 !== 0 || !BASE64.test(indices)) {
     throw new ProtocolError('bad-shape', `${what}: indices is not canonical base64 (${indices.length} characters)`);
   }
-  return { v: PROTOCOL_VERSION, jobId, step, shard, weightsKey, dataHash, kernel, paramCount, indices };
+  return { v: PROTOCOL_VERSION, jobId, step, level, index, weightsKey, dataHash, kernel, paramCount, indices };
 }
 
 /** Ensure a task's identity is the one its BullMQ job id names (see taskId). */
-export function checkTaskIdentity(task: GradientTask, id: { jobId: string; step: number; shard: number }): void {
+export function checkTaskIdentity(task: GradientTask, id: { jobId: string; step: number; level: number; index: number }): void {
   expectEqual('gradient task', 'jobId', task.jobId, id.jobId);
   expectEqual('gradient task', 'step', task.step, id.step);
-  expectEqual('gradient task', 'shard', task.shard, id.shard);
+  expectEqual('gradient task', 'level', task.level, id.level);
+  expectEqual('gradient task', 'index', task.index, id.index);
 }

@@ -1,4 +1,6 @@
-/** One shard's backprop result: the gradient SUM over its samples (not the mean). */
+import type { Block } from './tree-reducer.js';
+
+/** One shard's (or one aligned block of shards') backprop result: the gradient SUM over its samples (not the mean). */
 export interface ShardGradient {
   grad: Float32Array; // [paramCount], same layout as the parameters
   lossSum: number;
@@ -12,7 +14,7 @@ export interface StepRequest {
   epoch: number;
   /** The weights to differentiate at; read-only for the backend and only during the call. */
   params: Float32Array;
-  /** Sample indices of each shard, in shard order. */
+  /** Sample indices of each shard, in shard order: consecutive views of one array, so a block of shards is one slice. */
   shards: Uint32Array[];
 }
 
@@ -24,9 +26,11 @@ export interface GradientBackend {
   /** The matrix kernel whose results this backend produces (recorded in the model). */
   readonly kernel: string;
   /**
-   * Computes every shard of the step and calls `accept` exactly once per shard, in shard order
-   * (0, 1, 2, …). The result is only valid during the call: the loop adds it and moves on.
+   * Computes every shard of the step and hands over the sums of aligned blocks (tree-reducer.ts)
+   * that together cover each shard exactly once, in any order. Each block's sum must be the
+   * TreeReducer's sum of its shards. A result is only valid during the call: the loop adds it to
+   * its tree and moves on.
    */
-  computeStep(req: StepRequest, accept: (shard: number, result: ShardGradient) => void): Promise<void>;
+  computeStep(req: StepRequest, accept: (block: Block, result: ShardGradient) => void): Promise<void>;
   close(): Promise<void>;
 }

@@ -4,6 +4,8 @@ export { prepareJob, prepareFromData, preparedJob, architecture } from './prepar
 export type { PreparedJob } from './prepare.js';
 export type { GradientBackend, ShardGradient, StepRequest } from './backend.js';
 export { LocalBackend } from './local-backend.js';
+export { TreeReducer, blockRange, isBlock, rootLevel } from './tree-reducer.js';
+export type { Block } from './tree-reducer.js';
 export { train, epochOrder, initialParams } from './loop.js';
 export { TrainingError, type TrainingErrorCode } from './training-error.js';
 export type { Checkpoint, EpochMetrics, StepProgress, TrainOptions, TrainResult } from './loop.js';

@@ -1,10 +1,12 @@
 import { Network, Rng, createOptimizer, deriveSeed, initParams, layout, learningRate } from '@redgrad/nn';
 import type { Kernels, OptimizerState } from '@redgrad/nn';
 import type { GradientBackend, ShardGradient } from './backend.js';
+import type { Block } from './tree-reducer.js';
 import type { Evaluation } from './evaluate.js';
 import { evaluate } from './evaluate.js';
 import type { PreparedJob } from './prepare.js';
 import { TrainingError } from './training-error.js';
+import { TreeReducer } from './tree-reducer.js';
 
 /** Per-epoch record kept in checkpoints, the model file and the job's history. */
 export interface EpochMetrics {
@@ -89,8 +91,8 @@ export function initialParams(job: PreparedJob, out: Float32Array): void {
 }
 
 /**
- * The one training loop: data → shards → gradients → sum in shard order → mean → update → metrics →
- * checkpoint. Where shard gradients come from is the backend's business.
+ * The one training loop: data → shards → gradients → pairwise-tree sum over shards → mean → update →
+ * metrics → checkpoint. Where shard gradients come from is the backend's business.
  */
 export async function train(job: PreparedJob, opts: TrainOptions): Promise<TrainResult> {
   const { spec, train: data, test, batchSize } = job;
@@ -99,7 +101,7 @@ export async function train(job: PreparedJob, opts: TrainOptions): Promise<Train
   const classification = data.task === 'classification';
 
   const params = kernels.alloc(paramCount); // [paramCount]
-  const mean = kernels.alloc(paramCount); // [paramCount] batch-mean gradient
+  const sum = new TreeReducer(kernels, paramCount); // the step's gradient sum, then its mean, in place
   const optimizer = createOptimizer(spec.optimizer, paramCount, layers, kernels);
   const evalNet = new Network(job.arch, kernels, 256);
   evalNet.useParams(params); // evaluates the training weights in place, no copy
@@ -140,28 +142,19 @@ export async function train(job: PreparedJob, opts: TrainOptions): Promise<Train
 
   const started = performance.now();
   let samples = 0;
-  let stepLoss = 0, stepCorrect = 0, stepCount = 0, nextShard = 0;
-  const accept = (shard: number, r: ShardGradient): void => {
-    // the sum's order is part of the result: a backend must hand shards over as 0, 1, 2, …
-    if (shard !== nextShard) throw new TrainingError(`step ${step + 1}: the backend handed over shard ${shard} where shard ${nextShard} was due`);
-    nextShard++;
-    const g = r.grad;
-    if (shard === 0) mean.set(g); // the sum starts at shard 0 itself, then adds shards 1, 2, … in order
-    else kernels.addInto(mean, g, paramCount);
-    stepLoss += r.lossSum;
-    stepCorrect += r.correct;
-    stepCount += r.count;
-  };
+  const accept = (block: Block, r: ShardGradient): void => sum.add(block, r);
 
   for (let epoch = startEpoch; epoch < spec.epochs; epoch++) {
     epochOrder(order, spec.seed, epoch, spec.shuffle);
     for (let s = epoch === startEpoch ? startInEpoch : 0; s < stepsPerEpoch; s++) {
       if (opts.signal?.aborted) throw opts.signal.reason ?? new DOMException('training cancelled', 'AbortError');
       const shards = stepShards[s];
-      stepLoss = 0; stepCorrect = 0; stepCount = 0; nextShard = 0;
+      sum.reset(shards.length);
       await backend.computeStep({ step, epoch, params, shards }, accept);
       const n = shards.reduce((a, sh) => a + sh.length, 0);
-      if (stepCount !== n) throw new TrainingError(`step ${step}: the backend returned ${stepCount} samples, expected ${n}`);
+      if (!sum.done) throw new TrainingError(`step ${step + 1}: the backend returned before every shard was summed`);
+      const { grad: mean, lossSum: stepLoss, count: stepCount, correct: stepCorrect } = sum.result();
+      if (stepCount !== n) throw new TrainingError(`step ${step + 1}: the backend returned ${stepCount} samples, expected ${n}`);
       if (!Number.isFinite(stepLoss) || !kernels.divideCheck(mean, n)) {
         throw new TrainingError(`step ${step + 1} (epoch ${epoch + 1}): the gradient or loss is not finite (loss sum ${stepLoss}); lower the learning rate (optimizer.lr = ${spec.optimizer.lr}) or check the data scaling`, 'diverged');
       }

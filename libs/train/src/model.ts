@@ -20,7 +20,8 @@ export function modelOf(job: PreparedJob, result: Pick<TrainResult, 'params' | '
     featureNames: train.featureNames,
     scaling: job.scaling,
     kernel,
-    training: { name: job.spec.name, spec: job.spec, steps: result.steps, history: result.history },
+    // the order of the float additions is part of the bits: say which one produced them
+    training: { name: job.spec.name, spec: job.spec, reduction: 'pairwise-tree', steps: result.steps, history: result.history },
   };
 }
 

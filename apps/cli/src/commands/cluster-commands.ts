@@ -162,6 +162,6 @@ export function registerClusterCommands(program: Command): void {
       const ws = await c.workers();
       const now = Date.now();
       out(flags.json, ws, () => ws.length === 0 ? 'no live workers' : ws.map((w) =>
-        `${w.workerId.padEnd(36)} ${w.host}:${w.pid} ${w.kernel} up ${duration(now - w.startedAt)} ${w.current ? `job ${w.current.jobId} step ${w.current.step} shard ${w.current.shard}` : 'idle'}`).join('\n'));
+        `${w.workerId.padEnd(36)} ${w.host}:${w.pid} ${w.kernel} up ${duration(now - w.startedAt)} ${w.current ? `job ${w.current.jobId} step ${w.current.step} block ${w.current.level}/${w.current.index}` : 'idle'}`).join('\n'));
     }));
 }

@@ -31,8 +31,9 @@ export interface ClusterFlags {
 }
 
 /**
- * `redgrad cluster`: Redis (REDIS_URL, or a private redis-server), one coordinator and N workers as
- * local processes, for machines without Docker. With --submit it runs one job and exits with its
+ * `redgrad cluster`: Redis (REDIS_URL, or a private redis-server with AOF plus a second one without
+ * persistence for per-step traffic), one coordinator and N workers as local processes, for machines
+ * without Docker. With --submit it runs one job and exits with its
  * fate; otherwise it runs until Ctrl-C. Everything it started is stopped on the way out.
  */
 export async function clusterCommand(flags: ClusterFlags, follow: (c: ClusterClient, jobId: string) => Promise<number>): Promise<void> {
@@ -46,8 +47,9 @@ export async function clusterCommand(flags: ClusterFlags, follow: (c: ClusterCli
 
   const stopAll = (): Promise<void> => (stopping ??= (async () => {
     // workers and coordinator first (they finish or hand back their work), Redis last
-    const order = [...children].reverse().sort((a, b) => Number(a.name === 'redis') - Number(b.name === 'redis'));
-    for (const group of [order.filter((c) => c.name !== 'redis'), order.filter((c) => c.name === 'redis')]) {
+    const isRedis = (c: Child) => c.name.startsWith('redis');
+    const order = [...children].reverse();
+    for (const group of [order.filter((c) => !isRedis(c)), order.filter(isRedis)]) {
       await Promise.all(group.map(async (c) => {
         if (c.proc.exitCode !== null || c.proc.signalCode !== null) return;
         c.proc.kill('SIGTERM');
@@ -83,22 +85,31 @@ export async function clusterCommand(flags: ClusterFlags, follow: (c: ClusterCli
   try {
     const env = clusterEnv();
     let redisUrl = process.env.REDIS_URL;
+    let stepRedisUrl = process.env.REDGRAD_STEP_REDIS_URL;
     if (!redisUrl) {
-      const port = await freePort();
       redisDir = mkdtempSync(join(tmpdir(), 'redgrad-cluster-'));
-      const redis = start('redis', ['redis-server', ...redisServerArgs(port, redisDir, { appendonly: true }), '--loglevel', 'warning'], process.env);
-      const failed = await new Promise<Error | null>((resolve) => {
-        redis.proc.once('error', (e) => resolve(e));
-        setTimeout(() => resolve(null), 200);
-      });
-      if (failed) throw new RedisUnavailableError(`no Redis: REDIS_URL is not set and redis-server could not start (${failed.message}); install it (apt-get install redis-server), set REDIS_URL, or use docker compose up`);
-      redisUrl = `redis://127.0.0.1:${port}`;
-      say(`started redis-server on ${redisUrl} (AOF in ${redisDir})`);
+      const startRedis = async (name: string, appendonly: boolean) => {
+        const port = await freePort();
+        const redis = start(name, ['redis-server', ...redisServerArgs(port, redisDir!, { appendonly }), '--loglevel', 'warning'], process.env);
+        const failed = await new Promise<Error | null>((resolve) => {
+          redis.proc.once('error', (e) => resolve(e));
+          setTimeout(() => resolve(null), 200);
+        });
+        if (failed) throw new RedisUnavailableError(`no Redis: REDIS_URL is not set and redis-server could not start (${failed.message}); install it (apt-get install redis-server), set REDIS_URL, or use docker compose up`);
+        return `redis://127.0.0.1:${port}`;
+      };
+      // job state durable (AOF); step traffic (weights and gradients, milliseconds of life) in a
+      // second server without persistence, so it never costs disk
+      [redisUrl, stepRedisUrl] = await Promise.all([startRedis('redis', true), stepRedisUrl ? Promise.resolve(stepRedisUrl) : startRedis('redis-steps', false)]);
+      say(`started redis-server on ${redisUrl} (AOF in ${redisDir}) and ${stepRedisUrl} for step traffic (no persistence)`);
     }
     const client = new ClusterClient(await waitForRedis(redisUrl), env.prefix);
     // following one job on a terminal: the progress bar is the interesting part, services only speak up for warnings
     const quiet = flags.submit && !flags.json && !process.env.REDGRAD_LOG_LEVEL;
-    const serviceEnv = { ...process.env, REDIS_URL: redisUrl, REDGRAD_PREFIX: env.prefix, ...(quiet ? { REDGRAD_LOG_LEVEL: 'warn' } : {}) };
+    const serviceEnv = {
+      ...process.env, REDIS_URL: redisUrl, REDGRAD_PREFIX: env.prefix, ...(stepRedisUrl ? { REDGRAD_STEP_REDIS_URL: stepRedisUrl } : {}),
+      ...(quiet ? { REDGRAD_LOG_LEVEL: 'warn' } : {}),
+    };
     start('coordinator', SERVICE_COMMANDS.coordinator, serviceEnv);
     for (let i = 1; i <= n; i++) start(`worker-${i}`, SERVICE_COMMANDS.worker, { ...serviceEnv, REDGRAD_WORKER_ID: `local-worker-${i}-${process.pid}` });
     say(`coordinator and ${n} worker(s) starting against ${redactUrl(redisUrl)} (prefix ${env.prefix})`);
