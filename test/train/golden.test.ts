@@ -46,10 +46,10 @@ async function modelFileSha256(kernel: 'js' | 'wasm-simd'): Promise<string> {
 
 describe('golden model files (iris, one shard per step)', () => {
   it('js kernel', async () => {
-    expect(await modelFileSha256('js')).toBe('52bc2a3f6a641546dac309e5b837412a9dd12ae2c2800fb1ac52dba22233d688');
+    expect(await modelFileSha256('js')).toBe('3339ecf740abc1fcb10a8a288b5360ce51ffcc02daae3491a04e8eea5e886205');
   });
 
   it.skipIf(!wasmSimdAvailable())('wasm-simd kernel', async () => {
-    expect(await modelFileSha256('wasm-simd')).toBe('b1d913554fce43b8477f96e240f42aa2f991307b9149cfa60a05b7090703d3ba');
+    expect(await modelFileSha256('wasm-simd')).toBe('cc632533cf521f95b190da0aa48a62b62fab88b77e8fe889193c63abf0f4a34a');
   });
 });
