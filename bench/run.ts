@@ -72,7 +72,7 @@ function kernelTable(f: Record<string, number>): string[] {
   const rows = Object.keys(f).filter((k) => k.startsWith('gflops.js.')).map((k) => k.slice('gflops.js.'.length));
   const lines = ['Kernels: GFLOP/s per product of the 784-256-128-10 MLP at batch 128 (best 50 ms window)', '  product  m×n×k        js      wasm   wasm/js'];
   for (const shape of rows) {
-    const [op, mnk] = shape.split('.');
+    const [op, mnk = 'all of them'] = shape.split('.');
     const js = f[`gflops.js.${shape}`], wasm = f[`gflops.wasm.${shape}`];
     const notes = (['js', 'wasm'] as const).map((k) => targetNote(f, `gflops.${k}.${shape}`) && `${k} ${targetNote(f, `gflops.${k}.${shape}`)}`).filter(Boolean).join('; ');
     lines.push(`  ${op.padEnd(8)} ${mnk.padEnd(12)} ${fmt(js, 2).padStart(6)} ${fmt(wasm, 2).padStart(9)} ${(wasm !== undefined ? `${(wasm / js).toFixed(1)}×` : '—').padStart(8)}  ${notes}`);
