@@ -13,3 +13,5 @@ export { datasetFromWire } from './wire-data.js';
 export { ClusterClient } from './client.js';
 export type { SubmitResult } from './client.js';
 export { freePort, redisServerArgs } from './local-redis.js';
+export { DEFAULT_PAYOFF_CONSTANTS, bytesPerStep, estimatePayoff, flopsPerSample, paramCount, payoffNote } from './payoff.js';
+export type { PayoffConstants, PayoffEstimate, PayoffInput, PayoffLayer } from './payoff.js';
