@@ -26,19 +26,21 @@ export interface PayoffConstants {
 }
 
 /**
- * Measured on the 2-core development machine (AMD EPYC, shared with other work, so these are
- * typical rather than best figures):
- * - gflops: `gflops.wasm.step` / `gflops.js.step` of bench/kernels.ts;
- * - redisBytesPerMs: the step floor's bytes over its transfer time, `….floor.bytesPerMs` of
- *   `node --import tsx bench/distributed.ts wasm-simd 128 256` (redis-server 7.0 with AOF on, as
- *   docker-compose.yml runs it);
- * - fixedStepMs: the same run's `….workers1.fixedMs`, the overhead per step beyond its bytes.
+ * Measured on the 2-core development machine (AMD EPYC, shared with other work: typical figures,
+ * not best ones), 2026-12-03:
+ * - gflops: `gflops.wasm.step` 41.6 and `gflops.js.step` 5.1 of `node --import tsx bench/kernels.ts`;
+ * - redisBytesPerMs: `….workers1.floor.bytesPerMs` 1.35e6 and `….workers2.floor.bytesPerMs` 1.33e6
+ *   of `node --import tsx bench/distributed.ts wasm-simd 512 1024` (redis-server 7.0 with AOF on, as
+ *   docker-compose.yml runs it; on a quiet moment the same medians gave about 2.3e6);
+ * - fixedStepMs: the same run's `….workers1.fixedMs` 20.7 and `….workers2.fixedMs` 21.3, the
+ *   overhead per step beyond its bytes (task hand-out, waits, encode and decode) of the step path as
+ *   it is at that commit.
  * Re-measure them when the step path changes: bench/distributed.ts prints all three.
  */
 export const DEFAULT_PAYOFF_CONSTANTS: PayoffConstants = {
-  gflops: { 'wasm-simd': 40, js: 4.5 },
-  redisBytesPerMs: 1.5e6,
-  fixedStepMs: 4,
+  gflops: { 'wasm-simd': 41.6, js: 5.1 },
+  redisBytesPerMs: 1.34e6,
+  fixedStepMs: 21,
 };
 
 export interface PayoffInput {
