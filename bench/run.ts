@@ -46,7 +46,10 @@ const TARGETS: Target[] = [
   ...DISTRIBUTED_CONFIGS.flatMap((c) => distributedTargets(c.batch).map((t) => ({
     key: `distributed.${c.kernel}.b${c.batch}.s${c.shardSize}.${t.figure}`, min: t.min, max: t.max, label: `distributed (wasm, shard ${c.shardSize}), ${t.label}`,
   }))),
-  { key: 'timeToAccuracy.cluster2_over_local', max: 1, label: 'Fashion-MNIST to 0.88 test accuracy: 2-worker cluster no slower than --local (wall time)' },
+  { key: 'timeToAccuracy.cluster2_over_local', max: 1, label: 'Fashion-MNIST to 0.88 test accuracy: 2-worker cluster no slower than --local (wall time to the model)' },
+  // the local example trains 15 epochs though it passes 0.88 at about the 6th: this one compares
+  // the moments each run first had a model that good
+  { key: 'timeToAccuracy.cluster2_over_local.firstReached', max: 1, label: 'Fashion-MNIST: 2-worker cluster first reaches 0.88 no later than --local' },
 ];
 
 const met = (t: Target, v: number) => (t.min === undefined || v >= t.min) && (t.max === undefined || v <= t.max);
