@@ -75,7 +75,8 @@ async function startRedis(opts: { appendonly: boolean }): Promise<{ url: string;
 /** The compose file hands its services a separate Redis for step traffic. */
 function composeSplitsStepTraffic(): boolean {
   try {
-    return /^\s+REDGRAD_STEP_REDIS_URL:/m.test(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'));
+    // a service's environment, as a mapping (KEY: value) or a list (- KEY=value)
+    return /^\s+(- )?REDGRAD_STEP_REDIS_URL[:=]/m.test(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'));
   } catch {
     return false;
   }

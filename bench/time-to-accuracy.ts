@@ -43,6 +43,8 @@ export interface AccuracyRun {
   startupMs?: number;
   /** Cluster: command start → job submitted (Redis and services started, data uploaded). */
   submittedMs?: number;
+  /** Cluster: the submit's estimate of whether this spec pays (its note, when it does not). */
+  payoffNote?: string | null;
   testAccuracy: number;
   history: EpochRecord[];
   /** Command start → end of each epoch (1-based index), where the output gave it. */
@@ -162,10 +164,10 @@ async function runCluster(dir: string, spec: string): Promise<AccuracyRun> {
   });
   await follower?.stop();
   if (r.code !== 0) throw failure('cluster --submit', r.code, r.lines);
-  const result = JSON.parse(r.lines.filter((l) => l.stream === 'stdout').map((l) => l.text).join('\n')) as { testAccuracy?: number };
+  const result = JSON.parse(r.lines.filter((l) => l.stream === 'stdout').map((l) => l.text).join('\n')) as { testAccuracy?: number; payoff?: { note: string | null } };
   return finish({
     label: 'cluster, 2 workers', command: `redgrad cluster --workers 2 --submit ${shown(spec)} --json`,
-    spec: readSpec(spec), wallMs: statSync(out).mtimeMs - r.startedAt, startupMs: follower?.firstProgressMs(), submittedMs, epochEndMs,
+    spec: readSpec(spec), wallMs: statSync(out).mtimeMs - r.startedAt, startupMs: follower?.firstProgressMs(), submittedMs, epochEndMs, payoffNote: result.payoff?.note,
   }, out, result.testAccuracy);
 }
 
@@ -181,6 +183,7 @@ function report(runs: AccuracyRun[], log: (s: string) => void): void {
   }
   for (const r of runs.filter((x) => x.submittedMs !== undefined)) {
     log(`  ${r.label} start-up: job submitted (Redis and services started, data uploaded) at ${s1(r.submittedMs)}, first step seen at ${s1(r.startupMs)}`);
+    if (r.payoffNote !== undefined) log(`  ${r.label}, the submit's estimate: ${r.payoffNote ?? 'the cluster pays for these steps'}`);
   }
   for (const r of runs) {
     log(`  ${r.label}: test accuracy by epoch ${r.history.map((h) => `${h.epoch}:${h.testAccuracy?.toFixed(3) ?? '—'}@${s1(r.epochEndMs[h.epoch])}`).join(' ')}`);
