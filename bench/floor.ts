@@ -10,7 +10,8 @@
  *
  * The payload speed is measured here, in the same run, against the Redis that carries the step
  * traffic: the median of a few hundred SET, GET, XADD and XREAD of a buffer of the step's size,
- * less the median PING (the round trip, counted separately).
+ * less the median PING (the round trip, counted separately); measured before and after each
+ * configuration runs, the lesser of the two (lesserCosts).
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -68,6 +69,19 @@ export async function measurePayloadCosts(url: string, bytes: number, reps = 300
   return {
     bytes, reps, pingMs: median(times.ping), setMs: median(times.set), getMs: median(times.get),
     xaddMs: median(times.xadd), xreadMs: median(times.xread),
+  };
+}
+
+/**
+ * The lesser of two measurements, command by command. Other work on a shared machine only ever
+ * adds time (a 1 MB GET takes 0.5 ms on a quiet 2-core host and 5–8 ms while both cores are
+ * busy), so of two measurements around a run the lesser is the closer to the floor.
+ */
+export function lesserCosts(a: PayloadCosts, b: PayloadCosts): PayloadCosts {
+  if (a.bytes !== b.bytes) throw new Error(`payload sizes differ: ${a.bytes} and ${b.bytes} bytes`);
+  return {
+    bytes: a.bytes, reps: a.reps + b.reps, pingMs: Math.min(a.pingMs, b.pingMs), setMs: Math.min(a.setMs, b.setMs),
+    getMs: Math.min(a.getMs, b.getMs), xaddMs: Math.min(a.xaddMs, b.xaddMs), xreadMs: Math.min(a.xreadMs, b.xreadMs),
   };
 }
 
