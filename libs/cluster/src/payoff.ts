@@ -26,21 +26,22 @@ export interface PayoffConstants {
 }
 
 /**
- * Measured on the 2-core development machine (AMD EPYC, shared with other work: typical figures,
- * not best ones), 2026-12-03:
- * - gflops: `gflops.wasm.step` 41.6 and `gflops.js.step` 5.1 of `node --import tsx bench/kernels.ts`;
- * - redisBytesPerMs: `….workers1.floor.bytesPerMs` 1.35e6 and `….workers2.floor.bytesPerMs` 1.33e6
- *   of `node --import tsx bench/distributed.ts wasm-simd 512 1024` (redis-server 7.0 with AOF on, as
- *   docker-compose.yml runs it; on a quiet moment the same medians gave about 2.3e6);
- * - fixedStepMs: the same run's `….workers1.fixedMs` 20.7 and `….workers2.fixedMs` 21.3, the
- *   overhead per step beyond its bytes (task hand-out, waits, encode and decode) of the step path as
- *   it is at that commit.
- * Re-measure them when the step path changes: bench/distributed.ts prints all three.
+ * Measured on the 2-core development machine (AMD EPYC, shared with other work), 2026-12-03, with
+ * `node --import tsx bench/kernels.ts` and `node --import tsx bench/distributed.ts wasm-simd 512 1024`
+ * (redis-server 7.0 with AOF on, as docker-compose.yml runs it):
+ * - gflops: `gflops.wasm.step` 41.6 and `gflops.js.step` 5.1;
+ * - redisBytesPerMs: `….workers1.floor.bytesPerMs` 2.0e6 and `….workers2.floor.bytesPerMs` 2.3e6;
+ * - fixedStepMs: the overhead per step beyond its bytes of the step path as it is at that commit,
+ *   from the run on the quietest machine: overhead 23.4 ms (1 worker) and 26.3 ms (2 workers), less
+ *   their 3.8 MB and 6.6 MB at 2.0e6 bytes/ms, is 21.5 and 23.0 ms. The same run measured 2 workers
+ *   at 0.66× local at batch 1024; these constants estimate 0.66×.
+ * Re-measure them when the step path changes: bench/distributed.ts prints all three (`…fixedMs`
+ * is the overhead beyond the bytes).
  */
 export const DEFAULT_PAYOFF_CONSTANTS: PayoffConstants = {
   gflops: { 'wasm-simd': 41.6, js: 5.1 },
-  redisBytesPerMs: 1.34e6,
-  fixedStepMs: 21,
+  redisBytesPerMs: 2.0e6,
+  fixedStepMs: 22,
 };
 
 export interface PayoffInput {
