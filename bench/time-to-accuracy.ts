@@ -19,7 +19,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
-import { ClusterClient, clusterEnv } from '@redgrad/cluster';
+import { clusterEnv, readJobState } from '@redgrad/cluster';
+import { Keys } from '@redgrad/protocol';
 
 const ROOT = new URL('../', import.meta.url).pathname;
 const CLI = join(ROOT, 'apps/cli/bin/redgrad.js');
@@ -128,11 +129,11 @@ function followEpochs(redisUrl: string, jobId: string, startedAt: number, epochE
     // no retries: the cluster stops its Redis once the job ends, and a poll must then fail, not wait
     const redis = new Redis(redisUrl, { maxRetriesPerRequest: 0, retryStrategy: () => null, connectionName: 'bench-time-to-accuracy' });
     redis.on('error', () => {});
-    const client = new ClusterClient(redis, clusterEnv().prefix);
+    const keys = new Keys(clusterEnv().prefix);
     let seen = 0; // epochs known to have ended
     try {
       while (!stopped) {
-        const s = await client.status(jobId);
+        const s = await readJobState(redis, keys, jobId);
         const now = Date.now() - startedAt;
         if (s?.progress && firstProgress === undefined) firstProgress = now;
         const ended = s?.status === 'completed' ? s.progress?.epochs ?? seen : Math.max(0, (s?.progress?.epoch ?? 1) - 1);
@@ -141,7 +142,7 @@ function followEpochs(redisUrl: string, jobId: string, startedAt: number, epochE
         await new Promise((r) => setTimeout(r, 100));
       }
     } finally {
-      client.redis.disconnect();
+      redis.disconnect();
     }
   })().catch(() => {}); // no timing is better than a failed run: the epochs stay untimed
   return { firstProgressMs: () => firstProgress, stop: async () => { stopped = true; await loop; } };
