@@ -56,15 +56,25 @@ function gflops(kernels: Kernels, op: Product, m: number, n: number, k: number, 
   return best;
 }
 
-/** Keys like `gflops.wasm.abt.128x256x784` (kernel, product, m×n×k) → GFLOP/s. */
+/**
+ * Keys like `gflops.wasm.abt.128x256x784` (kernel, product, m×n×k) → GFLOP/s, and
+ * `gflops.wasm.step`: the rate of one whole training step's products (all flops over the time
+ * all of them take), which is what the compute estimate of libs/cluster/src/payoff.ts divides by.
+ * The cases are exactly one step's products, so that rate is their flop-weighted harmonic mean.
+ */
 export async function benchKernels(): Promise<Record<string, number>> {
   const kernels: [string, Kernels][] = [['js', jsKernels]];
   if (wasmSimdAvailable()) kernels.push(['wasm', createWasmKernels({ maxFloats: 8 * 1024 * 1024 })]);
   const results: Record<string, number> = {};
-  for (const [op, m, n, k] of cases) {
-    for (const [label, impl] of kernels) {
-      results[`gflops.${label}.${op}.${m}x${n}x${k}`] = gflops(impl, op, m, n, k, new Rng(1));
+  for (const [label, impl] of kernels) {
+    let flops = 0, seconds = 0;
+    for (const [op, m, n, k] of cases) {
+      const rate = gflops(impl, op, m, n, k, new Rng(1));
+      results[`gflops.${label}.${op}.${m}x${n}x${k}`] = rate;
+      flops += 2 * m * n * k;
+      seconds += (2 * m * n * k) / (rate * 1e9);
     }
+    results[`gflops.${label}.step`] = flops / seconds / 1e9;
   }
   return results;
 }
@@ -80,4 +90,6 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     if (wasm !== undefined) row.push(wasm.toFixed(2).padStart(13), `${(wasm / js).toFixed(1)}×`.padStart(9));
     console.log(row.join(' '));
   }
+  const step = ['js', 'wasm'].filter((k) => results[`gflops.${k}.step`] !== undefined).map((k) => `${k} ${results[`gflops.${k}.step`].toFixed(2)}`);
+  console.log(`one training step's products together (GFLOP/s): ${step.join(', ')}`);
 }

@@ -33,6 +33,7 @@ describe('the local cluster', () => {
     const result = JSON.parse(r.stdout.trim());
     expect(result.status).toBe('completed');
     expect(result.testAccuracy).toBeGreaterThanOrEqual(0.95);
+    expect(result.payoff).toMatchObject({ workers: 2, pays: false }); // iris steps are far too small to pay
     expect(r.stderr).toMatch(/\[worker-2\] info worker started/);
     // its own redis-server on a free port, never one on 6379, and the workers computed (the
     // coordinator too, by default)

@@ -6,6 +6,7 @@ import { datasetHash } from '@redgrad/data';
 import { JOBS_QUEUE, Keys, encodeJobRecord, encodeJobState, validateHeartbeat, validateJobId } from '@redgrad/protocol';
 import type { JobState, WorkerHeartbeat } from '@redgrad/protocol';
 import { prepareJob, readJobSpec, kernelName } from '@redgrad/train';
+import type { PreparedJob } from '@redgrad/train';
 import { uploadDataset } from './dataset-redis.js';
 import { JobIdError } from './errors.js';
 import type { JobRecord } from './job-record.js';
@@ -19,6 +20,9 @@ export interface SubmitResult {
   record: JobRecord;
   uploaded: { train: boolean; test: boolean };
   bytes: number;
+  /** The model's layers and the resolved batch size: what the payoff estimate needs. */
+  arch: PreparedJob['arch'];
+  batchSize: number;
 }
 
 /** What the CLI talks to: submit, status, list, cancel, export, workers. */
@@ -57,7 +61,7 @@ export class ClusterClient {
       .exec();
     // A few attempts cover Redis trouble inside a coordinator; a dead coordinator is covered by stall detection.
     await this.jobs.add('train', { jobId }, { jobId, attempts: 5, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { count: 500 }, removeOnFail: { count: 500 } });
-    return { jobId, record, uploaded: { train: up.uploaded, test: upTest?.uploaded ?? false }, bytes: up.bytes + (upTest?.bytes ?? 0) };
+    return { jobId, record, uploaded: { train: up.uploaded, test: upTest?.uploaded ?? false }, bytes: up.bytes + (upTest?.bytes ?? 0), arch: job.arch, batchSize: job.batchSize };
   }
 
   async status(jobId: string): Promise<JobState | null> {

@@ -58,10 +58,13 @@ async function follow(client: ClusterClient, jobId: string, json: boolean | unde
   }
 }
 
-/** Prints the final state, writes the model when asked, returns the exit code for the job's fate. */
-async function finish(c: ClusterClient, s: JobState, flags: { json?: boolean; out?: string }): Promise<number> {
+/**
+ * Prints the final state, writes the model when asked, returns the exit code for the job's fate.
+ * `extra` joins the JSON output (the submit's payoff estimate).
+ */
+async function finish(c: ClusterClient, s: JobState, flags: { json?: boolean; out?: string }, extra: Record<string, unknown> = {}): Promise<number> {
   if (flags.out && s.status === 'completed') await writeFile(flags.out, (await c.model(s.jobId)) ?? '');
-  out(flags.json, { jobId: s.jobId, status: s.status, error: s.error, ...(s.result ?? {}), ...(flags.out && s.status === 'completed' ? { model: flags.out } : {}) }, () =>
+  out(flags.json, { jobId: s.jobId, status: s.status, error: s.error, ...(s.result ?? {}), ...(flags.out && s.status === 'completed' ? { model: flags.out } : {}), ...extra }, () =>
     describeState(s) + (flags.out && s.status === 'completed' ? `\n  model written to ${flags.out}` : ''));
   return EXIT.job[s.status === 'completed' || s.status === 'cancelled' ? s.status : 'failed'];
 }
@@ -77,11 +80,14 @@ export function registerClusterCommands(program: Command): void {
     .option('--json', 'JSON output')
     .action((job: string, flags: { watch?: boolean; id?: string; out?: string; json?: boolean }) => withClient(async (c) => {
       const r = await c.submit(job, { id: flags.id });
+      const { reportPayoff } = await import('./payoff.js');
+      // the coordinator's own settings are not visible from here: estimated for workers alone
+      const payoff = reportPayoff(r, (await c.workers()).length, { json: flags.json });
       if (!flags.json || !flags.watch) {
-        out(flags.json, { jobId: r.jobId, kernel: r.record.kernel, uploaded: r.uploaded, bytes: r.bytes }, () =>
+        out(flags.json, { jobId: r.jobId, kernel: r.record.kernel, uploaded: r.uploaded, bytes: r.bytes, payoff }, () =>
           `${r.jobId}\n  data: ${r.uploaded.train ? `uploaded ${(r.bytes / 1e6).toFixed(1)} MB` : 'already in Redis, not uploaded again'}; kernel ${r.record.kernel}`);
       }
-      if (flags.watch) process.exitCode = await finish(c, await follow(c, r.jobId, flags.json), flags);
+      if (flags.watch) process.exitCode = await finish(c, await follow(c, r.jobId, flags.json), flags, { payoff });
     }));
 
   program
@@ -103,7 +109,7 @@ export function registerClusterCommands(program: Command): void {
     .option('--json', 'with --submit: print one JSON result on stdout (service logs go to stderr)')
     .action(async (flags: { workers: string; submit?: string; out?: string; json?: boolean }) => {
       const { clusterCommand } = await import('./cluster.js');
-      await clusterCommand(flags, async (c, jobId) => finish(c, await follow(c, jobId, flags.json), { json: flags.json }));
+      await clusterCommand(flags, async (c, jobId, extra) => finish(c, await follow(c, jobId, flags.json), { json: flags.json }, extra));
     });
 
   program

@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline';
 import { ClusterClient, RedisUnavailableError, clusterEnv, connectChecked, redactUrl } from '@redgrad/cluster';
 import { CliError } from '../errors.js';
 import { freePort, redisServerArgs } from '../local-redis.js';
+import { coordinatorComputes, reportPayoff } from './payoff.js';
 
 const APPS = fileURLToPath(new URL('../../../', import.meta.url));
 /** The same commands the compose file runs (docker-compose.yml `command:`), as local processes. */
@@ -36,7 +37,7 @@ export interface ClusterFlags {
  * without Docker. With --submit it runs one job and exits with its
  * fate; otherwise it runs until Ctrl-C. Everything it started is stopped on the way out.
  */
-export async function clusterCommand(flags: ClusterFlags, follow: (c: ClusterClient, jobId: string) => Promise<number>): Promise<void> {
+export async function clusterCommand(flags: ClusterFlags, follow: (c: ClusterClient, jobId: string, extra: Record<string, unknown>) => Promise<number>): Promise<void> {
   const n = Number(flags.workers);
   if (!Number.isInteger(n) || n < 1 || n > 64) throw new CliError(`--workers: expected an integer from 1 to 64, got ${flags.workers}`);
   const logStream = flags.json ? process.stderr : process.stdout;
@@ -119,7 +120,8 @@ export async function clusterCommand(flags: ClusterFlags, follow: (c: ClusterCli
     }
     const r = await client.submit(flags.submit!);
     say(`submitted ${r.jobId}`);
-    process.exitCode = await follow(client, r.jobId);
+    const payoff = reportPayoff(r, n, { json: flags.json, coordinatorComputes: coordinatorComputes(serviceEnv) });
+    process.exitCode = await follow(client, r.jobId, { payoff });
     if (flags.out && process.exitCode === 0) {
       await writeFile(flags.out, (await client.model(r.jobId))!);
       say(`model written to ${flags.out}`);
