@@ -1,4 +1,9 @@
+import { defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
+
+// Tests import the workspaces' TypeScript sources (their "redgrad-source" export condition), never a
+// dist/ build that may be stale or missing.
+const conditions = ['redgrad-source', ...defaultServerConditions];
 
 // Tests that need Redis or run real processes (services, the CLI bin, docker-compose, the
 // AssemblyScript compiler). Everything else under test/ is a unit test: in-process, no Redis.
@@ -15,6 +20,8 @@ const E2E = [
 ];
 
 export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
   test: {
     testTimeout: 60_000,
     hookTimeout: 60_000,
