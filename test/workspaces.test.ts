@@ -26,7 +26,9 @@ describe('workspace boundaries', () => {
     const problems: string[] = [];
     for (const dir of ['src', 'bin']) {
       // a bin may also use a devDependency: tsx runs the sources when the checkout has no build
-      const declared = new Set(Object.keys({ ...pkg.dependencies, ...(dir === 'bin' ? pkg.devDependencies : {}) }));
+      // third-party packages are peer dependencies: the root package installs them, and packing
+      // the root bundles only the workspaces themselves
+      const declared = new Set(Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies, ...(dir === 'bin' ? pkg.devDependencies : {}) }));
       let files: string[];
       try {
         files = sourceFiles(join(ROOT, ws, dir));
