@@ -50,8 +50,9 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: E2E,
-          // Provides a private Redis (never 127.0.0.1:6379) as inject('redisUrl').
-          globalSetup: ['test/setup/redis-global.ts'],
+          // Brings dist/ up to date (the bins run it), and provides a private Redis (never
+          // 127.0.0.1:6379) as inject('redisUrl').
+          globalSetup: ['test/setup/build-global.ts', 'test/setup/redis-global.ts'],
         },
       },
     ],
