@@ -120,14 +120,16 @@ describe('distributed training over Redis', () => {
   it('finishes byte-identical when the coordinator is killed mid-training and another takes over', async () => {
     const prefix = uniquePrefix('kill-coord');
     const env = envFor(prefix);
-    const spec = await writeSpec(IRIS({ epochs: 40, checkpointEvery: 7 }));
+    // long enough that the job is still running when the kill lands: between the progress poll that
+    // sees 20 % and the kill, a fast run on an idle machine could otherwise finish
+    const spec = await writeSpec(IRIS({ epochs: 100, checkpointEvery: 7 }));
     const expected = await localModelBytes(spec);
     const first = startService('coordinator', env, 'coordinator-1');
     startService('worker', env);
     try {
       const sub = await cli(['submit', spec, '--json', '--id', 'kill-c'], env);
       expect(sub.code, sub.stderr).toBe(0);
-      await waitForProgress(env, 'kill-c', 1 / 3);
+      await waitForProgress(env, 'kill-c', 0.2);
       await first.kill9();
       const second = startService('coordinator', env, 'coordinator-2');
       const r = await cli(['watch', 'kill-c', '--json'], env);
