@@ -8,7 +8,7 @@ const conditions = ['redgrad-source', ...defaultServerConditions];
 // Tests that need Redis or run real processes (services, the CLI bin, docker-compose, the
 // AssemblyScript compiler). Everything else under test/ is a unit test: in-process, no Redis.
 const E2E = [
-  'test/api/**/*.test.ts',
+  'test/api/example.test.ts',
   'test/package/**/*.test.ts',
   'test/e2e/**/*.test.ts',
   'test/cluster/**/*.test.ts',

@@ -1,5 +1,5 @@
 import { dirname, resolve } from 'node:path';
-import { LocalBackend, modelOf, prepareJob, readJobSpec, selectKernels, train, validateJobSpec } from '@redgrad/train';
+import { LocalBackend, SpecError, modelOf, prepareJob, readJobSpec, selectKernels, train, validateJobSpec } from '@redgrad/train';
 import type { EpochMetrics, JobSpec, Model, StepProgress, TrainResult } from '@redgrad/train';
 
 /** Reads and validates a job spec file (the same checks and messages as `redgrad train`). */
@@ -45,6 +45,10 @@ export async function trainModel(spec: JobSpec | string, opts: TrainModelOptions
   const validated = typeof spec === 'string' ? await readJobSpec(spec) : spec;
   const baseDir = opts.baseDir ?? (typeof spec === 'string' ? dirname(resolve(spec)) : process.cwd());
   const job = await prepareJob(validated, baseDir);
+  // same parameter count is not enough: other activations or a different loss would silently train another model
+  if (opts.init && describeLayers(opts.init) !== describeLayers(job)) {
+    throw new SpecError(`init: the model's layers ${describeLayers(opts.init)} do not match the job's ${describeLayers(job)}`);
+  }
   const kernels = selectKernels(validated.kernel);
   const backend = new LocalBackend(job.arch, kernels, job.train, job.train.task === 'classification', validated.shardSize);
   try {
@@ -60,4 +64,8 @@ export async function trainModel(spec: JobSpec | string, opts: TrainModelOptions
   } finally {
     await backend.close();
   }
+}
+
+function describeLayers(m: Pick<Model, 'arch'>): string {
+  return m.arch.layers.map((l) => `${l.inputs}-${l.outputs} ${l.activation}`).join(', ') + ` (${m.arch.loss})`;
 }
