@@ -45,7 +45,9 @@ const early = await trainModel(iris, {
     if (p.step === 10) stop.abort();
   },
 });
-console.log(`iris stopped: ${early.stopped} after ${early.result.steps} steps, test accuracy ${early.result.test?.accuracy?.toFixed(3)}`);
+console.log(
+  `iris stopped: ${early.stopped} after ${early.result.steps} steps, test accuracy ${early.result.test?.accuracy?.toFixed(3)}`,
+);
 
 // 4. Save, load, and predict on arrays of raw features (the model's input scaling is applied for you).
 const dir = await mkdtemp(join(tmpdir(), 'redgrad-api-'));
@@ -53,7 +55,12 @@ try {
   const path = join(dir, 'xor-model.json');
   await saveModel(trained.model, path);
   const model = await loadModel(path);
-  const predictions = predict(model, [[0, 0], [0, 1], [1, 0], [1, 1]]);
+  const predictions = predict(model, [
+    [0, 0],
+    [0, 1],
+    [1, 0],
+    [1, 1],
+  ]);
   console.log(`xor predictions: ${predictions.map((p) => p.label).join(' ')}`);
 } finally {
   await rm(dir, { recursive: true, force: true });
@@ -65,10 +72,13 @@ if (process.env.REDIS_URL) {
     redisUrl: process.env.REDIS_URL,
     prefix: process.env.REDGRAD_PREFIX,
     onProgress: (s) => {
-      if (s.progress && s.progress.step % 100 === 0) console.log(`cluster ${s.jobId}: step ${s.progress.step}/${s.progress.steps}`);
+      if (s.progress && s.progress.step % 100 === 0)
+        console.log(`cluster ${s.jobId}: step ${s.progress.step}/${s.progress.steps}`);
     },
   });
   const local = await trainModel(xorPath);
   console.log(`cluster job ${run.jobId} ${run.state.status}`);
-  console.log(`cluster model identical to local: ${run.model !== undefined && modelToJson(run.model) === modelToJson(local.model)}`);
+  console.log(
+    `cluster model identical to local: ${run.model !== undefined && modelToJson(run.model) === modelToJson(local.model)}`,
+  );
 }

@@ -9,11 +9,15 @@ const ROOT = new URL('../../', import.meta.url).pathname;
 
 /** examples/api.ts as the README runs it in a checkout: from the sources, through tsx. */
 async function runExample(env: Record<string, string>): Promise<string> {
-  const { stdout } = await run(process.execPath, ['--conditions=redgrad-source', '--import', 'tsx', 'examples/api.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, REDIS_URL: '', ...env },
-    timeout: 120_000,
-  });
+  const { stdout } = await run(
+    process.execPath,
+    ['--conditions=redgrad-source', '--import', 'tsx', 'examples/api.ts'],
+    {
+      cwd: ROOT,
+      env: { ...process.env, REDIS_URL: '', ...env },
+      timeout: 120_000,
+    },
+  );
   return stdout;
 }
 

@@ -15,7 +15,12 @@ const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => 
 
 async function run(cmd: string, args: string[], cwd: string, env: Record<string, string> = {}) {
   try {
-    const { stdout, stderr } = await exec(cmd, args, { cwd, env: { ...cleanEnv, ...env }, maxBuffer: 1 << 24, timeout: 240_000 });
+    const { stdout, stderr } = await exec(cmd, args, {
+      cwd,
+      env: { ...cleanEnv, ...env },
+      maxBuffer: 1 << 24,
+      timeout: 240_000,
+    });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -37,7 +42,10 @@ beforeAll(async () => {
   expect(packed.code, packed.stderr).toBe(0);
   tarball = join(dir, (await readdir(dir)).find((f) => f.endsWith('.tgz'))!);
   await mkdir(project);
-  await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'uses-redgrad', private: true, type: 'module' }));
+  await writeFile(
+    join(project, 'package.json'),
+    JSON.stringify({ name: 'uses-redgrad', private: true, type: 'module' }),
+  );
   const installed = await run('npm', ['install', tarball, '--prefer-offline', '--no-audit', '--no-fund'], project);
   expect(installed.code, installed.stderr).toBe(0);
 }, 300_000);
@@ -59,13 +67,19 @@ describe('npm pack → npm install into an empty project', () => {
   });
 
   it('installs the runtime dependencies and no TypeScript toolchain', () => {
-    for (const dep of ['bullmq', 'ioredis', 'msgpackr', 'pino', 'commander']) expect(existsSync(join(project, 'node_modules', dep)), dep).toBe(true);
-    for (const dev of ['typescript', 'tsx', 'esbuild', 'vitest']) expect(existsSync(join(project, 'node_modules', dev)), dev).toBe(false);
+    for (const dep of ['bullmq', 'ioredis', 'msgpackr', 'pino', 'commander'])
+      expect(existsSync(join(project, 'node_modules', dep)), dep).toBe(true);
+    for (const dev of ['typescript', 'tsx', 'esbuild', 'vitest'])
+      expect(existsSync(join(project, 'node_modules', dev)), dev).toBe(false);
   });
 
   it('gives a working redgrad bin: --version and train --local', async () => {
     expect(await run(bin('redgrad'), ['--version'], project)).toMatchObject({ code: 0, stdout: `${version}\n` });
-    const trained = await run(bin('redgrad'), ['train', '--local', 'node_modules/redgrad/examples/xor.json', '--json', '--out', 'xor.json'], project);
+    const trained = await run(
+      bin('redgrad'),
+      ['train', '--local', 'node_modules/redgrad/examples/xor.json', '--json', '--out', 'xor.json'],
+      project,
+    );
     expect(trained.code, trained.stderr).toBe(0);
     expect(JSON.parse(trained.stdout)).toMatchObject({ trainAccuracy: 1, steps: 300 });
     expect(existsSync(join(project, 'xor.json'))).toBe(true);
@@ -73,7 +87,10 @@ describe('npm pack → npm install into an empty project', () => {
 
   it('gives redgrad-coordinator and redgrad-worker bins that start the compiled services', async () => {
     // a bad setting is reported by the service itself before it touches Redis: exit 1
-    for (const [name, setting] of [['redgrad-coordinator', 'REDGRAD_COORDINATOR_CONCURRENCY'], ['redgrad-worker', 'REDGRAD_WORKER_CONCURRENCY']]) {
+    for (const [name, setting] of [
+      ['redgrad-coordinator', 'REDGRAD_COORDINATOR_CONCURRENCY'],
+      ['redgrad-worker', 'REDGRAD_WORKER_CONCURRENCY'],
+    ]) {
       const r = await run(bin(name), [], project, { [setting]: 'many', REDIS_URL: 'redis://no-redis.invalid:1' });
       expect(r.code, `${name}: ${r.stdout}${r.stderr}`).toBe(1);
       expect(r.stdout + r.stderr).toContain(setting);

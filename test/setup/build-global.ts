@@ -7,6 +7,9 @@ import { execFileSync } from 'node:child_process';
  */
 export default function setup(): void {
   const root = new URL('../../', import.meta.url).pathname;
-  execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-b', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+  execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-b', 'tsconfig.build.json'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
   execFileSync(process.execPath, [`${root}libs/nn/scripts/copy-wasm.mjs`], { cwd: root, stdio: 'inherit' });
 }

@@ -10,7 +10,9 @@ if (existsSync(compiled)) {
 } else {
   const { register } = await import('node:module');
   // Workspace packages resolve to their src/*.ts through the "redgrad-source" export condition.
-  register('data:text/javascript,export const resolve=(s,c,n)=>n(s,{...c,conditions:[...c.conditions,"redgrad-source"]})');
+  register(
+    'data:text/javascript,export const resolve=(s,c,n)=>n(s,{...c,conditions:[...c.conditions,"redgrad-source"]})',
+  );
   (await import('tsx/esm/api')).register();
   await import('../src/main.ts');
 }

@@ -1,5 +1,14 @@
 import { dirname, resolve } from 'node:path';
-import { LocalBackend, SpecError, modelOf, prepareJob, readJobSpec, selectKernels, train, validateJobSpec } from '@redgrad/train';
+import {
+  LocalBackend,
+  SpecError,
+  modelOf,
+  prepareJob,
+  readJobSpec,
+  selectKernels,
+  train,
+  validateJobSpec,
+} from '@redgrad/train';
 import type { EpochMetrics, JobSpec, Model, StepProgress, TrainResult } from '@redgrad/train';
 
 /** Reads and validates a job spec file (the same checks and messages as `redgrad train`). */
@@ -47,10 +56,18 @@ export async function trainModel(spec: JobSpec | string, opts: TrainModelOptions
   const job = await prepareJob(validated, baseDir);
   // same parameter count is not enough: other activations or a different loss would silently train another model
   if (opts.init && describeLayers(opts.init) !== describeLayers(job)) {
-    throw new SpecError(`init: the model's layers ${describeLayers(opts.init)} do not match the job's ${describeLayers(job)}`);
+    throw new SpecError(
+      `init: the model's layers ${describeLayers(opts.init)} do not match the job's ${describeLayers(job)}`,
+    );
   }
   const kernels = selectKernels(validated.kernel);
-  const backend = new LocalBackend(job.arch, kernels, job.train, job.train.task === 'classification', validated.shardSize);
+  const backend = new LocalBackend(
+    job.arch,
+    kernels,
+    job.train,
+    job.train.task === 'classification',
+    validated.shardSize,
+  );
   try {
     const result = await train(job, {
       backend,
