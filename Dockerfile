@@ -3,15 +3,16 @@
 #   docker build -t redgrad .                    # target "runtime" (last stage): the worker by default
 #   docker build -t redgrad-cli --target cli .   # the redgrad command, with Fashion-MNIST installed
 #
-# TypeScript runs directly through tsx (a production dependency), so there is no compile step and no
-# stage needs the devDependencies (vitest, typescript, assemblyscript, testcontainers): the built
-# WebAssembly kernel libs/nn/src/kernels/wasm/gemm.wasm is committed and copied in with the sources.
+# The `build` stage compiles the TypeScript (devDependencies: typescript); the images ship only the
+# compiled dist/ folders, the committed WebAssembly kernel and production dependencies, so no
+# TypeScript toolchain (typescript, tsx, esbuild) is in them. Image sizes: docker/README.md.
 #
 # Run the services with an init process so signals and zombies are handled: compose sets
 # `init: true`; with plain docker use `docker run --init ...`. (The services also install their own
 # SIGTERM handlers, so they stop cleanly even as PID 1.)
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# The current Node LTS line; the code itself runs on Node 20 and later (package.json engines).
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ---- manifests: the workspace package.json files, collected so the dependency layer below is
 # rebuilt only when a manifest changes (not on every source edit), and new workspaces are picked
@@ -33,15 +34,33 @@ COPY --from=manifests /manifests/ ./
 RUN npm ci --omit=dev --no-audit --no-fund \
  && npm cache clean --force
 
-# ---- app: sources + production node_modules, non-root.
+# ---- build: every dependency (install scripts skipped: tsc needs none), then `npm run build`
+# (tsc project references, see tsconfig.build.json). /dist-tree collects what the images need from
+# each workspace: package.json, dist/, bin/ and the built-in data sets, in the same layout.
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY --from=manifests /manifests/ ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.base.json tsconfig.build.json ./
+COPY libs libs
+COPY apps apps
+RUN npm run build \
+ && for ws in libs/* apps/*; do \
+      mkdir -p /dist-tree/$ws && cp -r $ws/package.json $ws/dist /dist-tree/$ws/ \
+      && rm -f /dist-tree/$ws/dist/.tsbuildinfo \
+      && if [ -d $ws/bin ]; then cp -r $ws/bin /dist-tree/$ws/; fi; \
+    done \
+ && cp -r libs/data/builtin /dist-tree/libs/data/
+
+# ---- app: compiled code + production node_modules, non-root.
 FROM ${NODE_IMAGE} AS app
 ENV NODE_ENV=production
 WORKDIR /app
 # Code and dependencies stay root-owned (read-only to the service user).
 COPY --from=prod-deps /app/node_modules ./node_modules
-COPY package.json package-lock.json tsconfig.json ./
-COPY libs libs
-COPY apps apps
+COPY package.json package-lock.json ./
+COPY --from=build /dist-tree/ ./
 COPY docker/healthcheck.mjs docker/healthcheck.mjs
 # Mount points for the CLI (data in, exported models out); owned by the service user so a named
 # volume mounted there is writable.

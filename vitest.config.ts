@@ -1,8 +1,15 @@
+import { defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
+
+// Tests import the workspaces' TypeScript sources (their "redgrad-source" export condition), never a
+// dist/ build that may be stale or missing.
+const conditions = ['redgrad-source', ...defaultServerConditions];
 
 // Tests that need Redis or run real processes (services, the CLI bin, docker-compose, the
 // AssemblyScript compiler). Everything else under test/ is a unit test: in-process, no Redis.
 const E2E = [
+  'test/api/example.test.ts',
+  'test/package/**/*.test.ts',
   'test/e2e/**/*.test.ts',
   'test/cluster/**/*.test.ts',
   'test/cli/**/*.test.ts',
@@ -15,6 +22,8 @@ const E2E = [
 ];
 
 export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
   test: {
     testTimeout: 60_000,
     hookTimeout: 60_000,
@@ -41,8 +50,9 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: E2E,
-          // Provides a private Redis (never 127.0.0.1:6379) as inject('redisUrl').
-          globalSetup: ['test/setup/redis-global.ts'],
+          // Brings dist/ up to date (the bins run it), and provides a private Redis (never
+          // 127.0.0.1:6379) as inject('redisUrl').
+          globalSetup: ['test/setup/build-global.ts', 'test/setup/redis-global.ts'],
         },
       },
     ],

@@ -34,6 +34,12 @@ describe('the redgrad bin', () => {
     for (const cmd of ['train', 'predict', 'evaluate', 'submit', 'watch', 'status', 'list', 'cancel', 'export', 'workers', 'cluster']) expect(stdout).toContain(cmd);
     expect((await run(bin, ['submit', '--help'])).stdout).toMatch(/--watch/);
   });
+
+  it('prints the package version with --version', async () => {
+    const { version } = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8'));
+    const r = await redgrad('--version');
+    expect(r).toMatchObject({ code: 0, stdout: `${version}\n` });
+  });
 });
 
 describe('redgrad train --local', () => {

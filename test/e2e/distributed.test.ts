@@ -128,7 +128,7 @@ describe('distributed training over Redis', () => {
     try {
       const sub = await cli(['submit', spec, '--json', '--id', 'kill-c'], env);
       expect(sub.code, sub.stderr).toBe(0);
-      await waitForProgress(env, 'kill-c', 1 / 3);
+      await waitForProgress(env, 'kill-c', 0.2);
       await first.kill9();
       const second = startService('coordinator', env, 'coordinator-2');
       const r = await cli(['watch', 'kill-c', '--json'], env);

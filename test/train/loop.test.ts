@@ -112,4 +112,19 @@ describe('training loop', () => {
     const warm = await train(job, { backend: localBackend(job), kernels: jsKernels, init: first.params });
     expect(warm.history[0].trainLoss).toBeLessThan(first.history[0].trainLoss);
   });
+
+  it('a stop signal ends training between steps and returns the weights so far', async () => {
+    const job = await irisJob({ checkpointEvery: 5 });
+    const atStep5: Checkpoint[] = [];
+    const full = await train(job, { backend: localBackend(job), kernels: jsKernels, onCheckpoint: (c) => void (c.step === 5 && atStep5.push(c)) });
+    expect(full.stopped).toBe(false);
+
+    const stop = new AbortController();
+    const onStep = (p: { step: number }) => void (p.step === 5 && stop.abort());
+    const part = await train(job, { backend: localBackend(job), kernels: jsKernels, stopSignal: stop.signal, onStep });
+    expect(part).toMatchObject({ stopped: true, steps: 5, samples: 100, history: [] });
+    expect(Buffer.from(part.params.buffer).equals(Buffer.from(atStep5[0].params.buffer))).toBe(true);
+    expect(part.train.loss).toBeGreaterThan(0); // the unfinished epoch's mean so far
+    expect(part.trainEval.n).toBe(150); // the weights returned, evaluated on the whole training set
+  });
 });

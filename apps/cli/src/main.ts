@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { RedgradError } from '@redgrad/errors';
 import { exitCodeOf } from './errors.js';
@@ -11,8 +12,13 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
+// Every workspace carries the product's version (test/package.test.ts holds them equal), and this
+// file sits one folder below the CLI's package.json in src/ and in dist/ alike.
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
 const program = new Command('redgrad')
   .description('Distributed mini-batch training of neural networks over Redis queues')
+  .version(version, '-V, --version', 'print the redgrad version')
   .showHelpAfterError('(add --help for usage)')
   .exitOverride();
 

@@ -58,6 +58,8 @@ export interface TrainOptions {
   onCheckpoint?: (c: Checkpoint) => void | Promise<void>;
   /** Stops between steps with an AbortError. */
   signal?: AbortSignal;
+  /** Stops between steps and returns the weights so far, with `stopped: true`, instead of throwing. */
+  stopSignal?: AbortSignal;
 }
 
 export interface TrainResult {
@@ -73,6 +75,8 @@ export interface TrainResult {
   samples: number;
   elapsedMs: number;
   samplesPerSecond: number;
+  /** The stopSignal ended training before its last step; a stop mid-epoch has no history record for that epoch. */
+  stopped: boolean;
 }
 
 /** Streams derived from the job seed; fixed constants so every process derives the same ones. */
@@ -144,10 +148,15 @@ export async function train(job: PreparedJob, opts: TrainOptions): Promise<Train
   let samples = 0;
   const accept = (block: Block, r: ShardGradient): void => sum.add(block, r);
 
-  for (let epoch = startEpoch; epoch < spec.epochs; epoch++) {
+  let stopped = false;
+  training: for (let epoch = startEpoch; epoch < spec.epochs; epoch++) {
     epochOrder(order, spec.seed, epoch, spec.shuffle);
     for (let s = epoch === startEpoch ? startInEpoch : 0; s < stepsPerEpoch; s++) {
       if (opts.signal?.aborted) throw opts.signal.reason ?? new DOMException('training cancelled', 'AbortError');
+      if (opts.stopSignal?.aborted) {
+        stopped = true;
+        break training;
+      }
       const shards = stepShards[s];
       sum.reset(shards.length);
       await backend.computeStep({ step, epoch, params, shards }, accept);
@@ -192,19 +201,22 @@ export async function train(job: PreparedJob, opts: TrainOptions): Promise<Train
   }
 
   const last = history[history.length - 1];
+  // only a stop mid-epoch leaves steps of an unfinished epoch; they are the freshest training figures
+  const unfinishedEpoch = epochCount > 0 ? { loss: epochLossSum / epochCount, accuracy: classification ? epochCorrect / epochCount : undefined } : undefined;
   const elapsedMs = performance.now() - started;
   return {
     params: Float32Array.from(params),
     steps: step,
     epochs: spec.epochs,
     history,
-    train: { loss: last.trainLoss, accuracy: last.trainAccuracy },
+    train: unfinishedEpoch ?? { loss: last?.trainLoss ?? Number.NaN, accuracy: last?.trainAccuracy },
     trainEval: evaluate(evalNet, data),
     // the last step ends an epoch, whose test evaluation is of these final weights (unless a resume
-    // started after it)
-    test: test ? (lastTestEval ?? evaluate(evalNet, test)) : undefined,
+    // started after it, or a stop came before it)
+    test: test ? ((stopped ? undefined : lastTestEval) ?? evaluate(evalNet, test)) : undefined,
     samples,
     elapsedMs,
     samplesPerSecond: elapsedMs > 0 ? (samples * 1000) / elapsedMs : 0,
+    stopped,
   };
 }

@@ -1,0 +1,2 @@
+// The package's API lives in the @redgrad/api workspace, bundled inside this package.
+export * from '@redgrad/api';
