@@ -186,6 +186,9 @@ describe('shard result payload', () => {
     const init = shardInit();
     init.grad[900] = NaN;
     expectProtocolError(() => decodeShardResult(encodeShardResult(init), shardExpect), 'non-finite', 'shard result: grad[900] is NaN, expected finite values only');
+    const tail = shardInit(); // 1347 values: the last three are past the unrolled loop
+    tail.grad[1346] = -Infinity;
+    expectProtocolError(() => decodeShardResult(encodeShardResult(tail), shardExpect), 'non-finite', 'shard result: grad[1346] is -Infinity, expected finite values only');
     expectProtocolError(
       () => decodeShardResult(encodeShardResult({ ...shardInit(), lossSum: -Infinity }), shardExpect),
       'non-finite',
