@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Keys } from '@redgrad/protocol';
 import { modelFromJson } from '@redgrad/train';
 import { cleanPrefix, uniquePrefix } from '../setup/redis.js';
-import { FAST_FAILOVER, IRIS, cli, localModelBytes, scanKeys, startService, stopAll, writeSpec, useTestRedis, lastJson, waitForProgress } from './harness.js';
+import { FAST_FAILOVER, IRIS, cli, localModelBytes, scanKeys, startService, stopAll, writeSpec, useTestRedis, lastJson, waitFor, waitForProgress } from './harness.js';
 import type { Service } from './harness.js';
 
 const testRedis = useTestRedis();
@@ -69,9 +70,12 @@ describe('distributed training over Redis', () => {
     const specA = await writeSpec(IRIS({ seed: 1, epochs: 10 }), 'a.json');
     const specB = await writeSpec(IRIS({ seed: 2, epochs: 10, shardSize: 8, model: { hidden: [8, 8], activation: 'relu' } }), 'b.json');
     const [expectedA, expectedB] = await Promise.all([localModelBytes(specA), localModelBytes(specB)]);
-    startService('coordinator', { ...env, REDGRAD_COORDINATOR_COMPUTE: '' });
     startService('worker', env, 'worker-1');
     try {
+      // with no worker in the registry the coordinator plans no block of its own; it reads the
+      // registry when it starts, so it starts after the worker (a job here outruns its 1 s re-read)
+      await waitFor('the worker to register', async () => (await testRedis.redis.zcard(new Keys(prefix).workers())) > 0);
+      startService('coordinator', { ...env, REDGRAD_COORDINATOR_COMPUTE: '' });
       const [a, b] = await Promise.all([
         cli(['submit', specA, '--watch', '--json', '--id', 'job-a'], env),
         cli(['submit', specB, '--watch', '--json', '--id', 'job-b'], env),
@@ -148,9 +152,12 @@ describe('work in blocks', () => {
     const env = envFor(prefix);
     const spec = await writeSpec(IRIS({ epochs: 20 }));
     const expected = await localModelBytes(spec);
-    startService('coordinator', env);
     const worker = startService('worker', { ...env, REDGRAD_WORKER_CONCURRENCY: '2', REDGRAD_LOG_LEVEL: 'debug' });
     try {
+      // the coordinator reads the worker registry when it starts, then once a second: a job of a few
+      // seconds would otherwise plan many of its steps before it learns of the two slots
+      await waitFor('the worker to register', async () => (await testRedis.redis.zcard(new Keys(prefix).workers())) > 0);
+      startService('coordinator', env);
       const r = await cli(['submit', spec, '--watch', '--json', '--id', 'conc-2'], env);
       const final = lastJson(r.stdout);
       expect(final.status, r.stderr).toBe('completed');

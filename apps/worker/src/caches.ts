@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { Network } from '@redgrad/nn';
 import type { Kernels } from '@redgrad/nn';
 import type { Dataset } from '@redgrad/data';
-import { decodeWeights } from '@redgrad/protocol';
+import { decodeWeightsInto } from '@redgrad/protocol';
 import type { Keys } from '@redgrad/protocol';
 import { datasetFromWire, downloadDataset, readJobRecord } from '@redgrad/cluster';
 import type { JobRecord } from '@redgrad/cluster';
@@ -55,8 +55,11 @@ export interface JobContext {
   net: Network;
   kernels: Kernels;
   classification: boolean;
-  /** The last weights version fetched (decoded once per version), and the version net.params holds. */
-  weights: { key: string; params: Float32Array } | null;
+  /**
+   * The last weights frame fetched (once per version, kept as Redis returned it), and the version
+   * net.params holds: the frame is decoded straight into net.params when a task needs another version.
+   */
+  weights: { key: string; frame: Buffer } | null;
   paramsKey: string | null;
   /** Sums a block's shards in tree order; `leaf` carries one shard's result into it. */
   reducer: TreeReducer;
@@ -89,14 +92,25 @@ export class JobCache {
     return ctx;
   }
 
-  /** A step's weights, fetched and decoded once per version; null when the step is gone. */
-  async weightsFor(redis: Redis, ctx: JobContext, jobId: string, step: number, weightsKey: string): Promise<Float32Array | null> {
+  /** A step's weights frame, fetched once per version; null when the step is gone. */
+  async weightsFor(redis: Redis, ctx: JobContext, weightsKey: string): Promise<Buffer | null> {
     const cached = ctx.weights;
-    if (cached?.key === weightsKey) return (await redis.exists(weightsKey)) === 1 ? cached.params : null;
-    const buf = await redis.getBuffer(weightsKey);
-    if (!buf) return null;
-    const { params } = decodeWeights(buf, { jobId, step, length: ctx.net.paramCount });
-    ctx.weights = { key: weightsKey, params };
-    return params;
+    if (cached?.key === weightsKey) return (await redis.exists(weightsKey)) === 1 ? cached.frame : null;
+    const frame = await redis.getBuffer(weightsKey);
+    if (!frame) return null;
+    ctx.weights = { key: weightsKey, frame };
+    return frame;
+  }
+
+  /**
+   * Puts a step's weights into the job's network unless it holds them already: the frame is checked
+   * and copied once, into net.params (no intermediate array). Synchronous, so with concurrency > 1
+   * no other task can load other weights between this and the gradient.
+   */
+  loadWeights(ctx: JobContext, jobId: string, step: number, weightsKey: string, frame: Buffer): void {
+    if (ctx.paramsKey === weightsKey) return;
+    ctx.paramsKey = null; // a frame that fails its checks may leave part of itself in net.params
+    decodeWeightsInto(frame, { jobId, step, length: ctx.net.paramCount }, ctx.net.params);
+    ctx.paramsKey = weightsKey;
   }
 }

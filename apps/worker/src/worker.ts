@@ -3,7 +3,7 @@ import { UnrecoverableError, Worker } from 'bullmq';
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { RedgradError } from '@redgrad/errors';
-import { GRADIENT_QUEUE, JobRecordError, Keys, ProtocolError, decodeIndices, encodeHeartbeat, encodeShardError, encodeShardResult, checkTaskIdentity, parseTaskId, pushStepResult, toBf16WithFeedback, validateGradientTask } from '@redgrad/protocol';
+import { FrameBuffer, GRADIENT_QUEUE, JobRecordError, Keys, ProtocolError, decodeIndices, encodeHeartbeat, encodeShardError, encodeShardResult, checkTaskIdentity, parseTaskId, pushStepResult, toBf16WithFeedback, validateGradientTask } from '@redgrad/protocol';
 import type { GradientTask, WorkerHeartbeat } from '@redgrad/protocol';
 import { connectRedis, envInt } from '@redgrad/cluster';
 import type { Logger, ServiceOptions } from '@redgrad/cluster';
@@ -75,6 +75,8 @@ export class GradientWorker {
   private readonly worker: Worker<GradientTask>;
   private readonly data: DatasetCache;
   private readonly jobs = new JobCache();
+  /** Result frame buffers, one per task in flight, reused across steps (a result is about a megabyte). */
+  private readonly frames: FrameBuffer[] = [];
   private readonly startedAt = Date.now();
   private current: WorkerHeartbeat['current'];
   private heartbeat?: NodeJS.Timeout;
@@ -141,7 +143,7 @@ export class GradientWorker {
     const shardSize = ctx.net.maxRows;
     if (indices.length > 2 ** task.level * shardSize) throw new JobFault(`block (level ${task.level}) of ${indices.length} samples; it holds at most ${2 ** task.level} shards of ${shardSize}`);
     this.current = { jobId: task.jobId, step: task.step, level: task.level, index: task.index };
-    const weights = await this.jobs.weightsFor(this.steps, ctx, task.jobId, task.step, task.weightsKey);
+    const weights = await this.jobs.weightsFor(this.steps, ctx, task.weightsKey);
     if (!weights) {
       // the step ended (a duplicate or backup task), or the step Redis lost its keys: the
       // coordinator then publishes them again and dispatches the block again
@@ -150,10 +152,7 @@ export class GradientWorker {
     }
     // No await from here to the gradient: with concurrency > 1, another task of this job may have
     // put other weights into the network while this one waited.
-    if (ctx.paramsKey !== task.weightsKey) {
-      ctx.net.params.set(weights);
-      ctx.paramsKey = task.weightsKey;
-    }
+    this.jobs.loadWeights(ctx, task.jobId, task.step, task.weightsKey, weights);
     const t0 = performance.now();
     const sum = blockSum(ctx, data, indices, shardSize);
     const computeMs = performance.now() - t0;
@@ -163,8 +162,15 @@ export class GradientWorker {
       ctx.bf16 ??= new Uint16Array(ctx.net.paramCount);
       grad = toBf16WithFeedback(sum.grad, ctx.residual, ctx.bf16);
     }
-    const payload = encodeShardResult({ jobId: task.jobId, step: task.step, level: task.level, index: task.index, count: sum.count, lossSum: sum.lossSum, correct: sum.correct, grad, workerId: this.id, computeMs });
-    const pushed = await pushStepResult(this.steps, resultsKey, payload);
+    const frames = this.frames.pop() ?? new FrameBuffer();
+    let pushed: boolean;
+    try {
+      const payload = encodeShardResult({ jobId: task.jobId, step: task.step, level: task.level, index: task.index, count: sum.count, lossSum: sum.lossSum, correct: sum.correct, grad, workerId: this.id, computeMs }, frames);
+      pushed = await pushStepResult(this.steps, resultsKey, payload);
+    } finally {
+      // back for reuse only once Redis has the bytes (a command queued while reconnecting holds them)
+      this.frames.push(frames);
+    }
     this.tasksDone++;
     log.debug({ computeMs, pushed }, pushed ? 'shard done' : 'shard done after its step ended: result dropped');
     return { pushed };

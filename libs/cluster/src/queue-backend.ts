@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { ProtocolError, decodeShardMessage, encodeIndices, encodeWeights, makeGradientTask, openStepResults, readStepResults, taskId } from '@redgrad/protocol';
+import { FrameBuffer, ProtocolError, decodeShardMessage, encodeIndices, encodeWeights, makeGradientTask, openStepResults, readStepResults, taskId } from '@redgrad/protocol';
 import type { GradientTask, Keys, ShardError, ShardResult } from '@redgrad/protocol';
 import { TrainingError, blockRange } from '@redgrad/train';
 import type { Block, GradientBackend, LocalBackend, ShardGradient, StepRequest } from '@redgrad/train';
@@ -87,6 +87,8 @@ export class QueueBackend implements GradientBackend {
   readonly workersSeen = new Set<string>();
   readonly timings: StepTimings = { steps: 0, tasks: 0, encodeMs: 0, publishMs: 0, writeKeysMs: 0, addTasksMs: 0, waitMs: 0, workerComputeMs: 0, acceptMs: 0, localComputeMs: 0 };
   private readonly result: ShardGradient = { grad: new Float32Array(0), lossSum: 0, count: 0, correct: 0 };
+  /** The weights frame of the step in hand, encoded into the same memory every step. */
+  private readonly weightsFrame = new FrameBuffer();
   private readonly steps: Redis;
 
   constructor(private readonly o: QueueBackendOptions) {
@@ -128,7 +130,7 @@ export class QueueBackend implements GradientBackend {
   private async publish(run: StepRun): Promise<void> {
     const { jobId } = this.o;
     const t0 = performance.now();
-    run.weights = run.wanted.size ? encodeWeights({ jobId, step: run.req.step, params: run.req.params }) : null;
+    run.weights = run.wanted.size ? encodeWeights({ jobId, step: run.req.step, params: run.req.params }, this.weightsFrame) : null;
     this.timings.encodeMs += performance.now() - t0;
     const t1 = performance.now();
     const blocks = [...run.wanted.values()].map((w) => w.block);

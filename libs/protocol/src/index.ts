@@ -31,9 +31,11 @@ export {
   type WeightsPayload,
   type WorkerHeartbeat,
 } from './messages.js';
+export { FRAME_VERSION, FrameBuffer } from './frame.js';
 export {
   decodeShardResult,
   decodeWeights,
+  decodeWeightsInto,
   encodeShardResult,
   encodeWeights,
   type ShardResultExpect,

@@ -1,8 +1,8 @@
-// Every message that crosses Redis, as types. Binary payloads (msgpackr) carry
-// `v` and `kind`; JSON messages (BullMQ job data, progress, heartbeats) are
+// Every message that crosses Redis, as types. Binary payloads (msgpackr, or frames for the weights
+// and shard results) carry `v` and `kind`; JSON messages (BullMQ job data, progress, heartbeats) are
 // plain JSON-safe objects.
 
-/** Format version of every payload this build writes and reads. */
+/** Format version of the msgpackr payloads this build writes and reads (frames have FRAME_VERSION). */
 export const PROTOCOL_VERSION = 1;
 
 export type PayloadKind = 'weights' | 'shard-result' | 'shard-error' | 'dataset' | 'x-chunk' | 'y-chunk' | 'checkpoint';

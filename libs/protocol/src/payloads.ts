@@ -1,12 +1,13 @@
-// Weights and shard results: the two binary payloads of every training step.
-import { checkHeader, packPayload, readTensor, unpackPayload, wireTensor } from './codec.js';
+// Weights and shard results: the two binary payloads of every training step, as frames (frame.ts).
+import { fromBf16 } from './bf16.js';
 import { ProtocolError } from './errors.js';
+import type { FrameBuffer, FrameHeader } from './frame.js';
+import { FRAME_VERSION, bf16Elements, copyF32Elements, f32Elements, readFrameHeader, writeFrame } from './frame.js';
 import { JOB_ID_PATTERN, WORKER_ID_PATTERN } from './keys.js';
 import type { ShardResult, WeightsPayload } from './messages.js';
-import { MAX_BLOCK_LEVEL, PROTOCOL_VERSION } from './messages.js';
+import { MAX_BLOCK_LEVEL } from './messages.js';
 import type { Fields } from './validate.js';
-import { expectAllFinite, expectEqual, expectFinite, expectInt, expectRecord, expectString } from './validate.js';
-import { fromBf16 } from './bf16.js';
+import { expectAllFinite, expectEqual, expectFinite, expectInt, expectString } from './validate.js';
 
 export interface WeightsExpect {
   jobId: string;
@@ -14,28 +15,43 @@ export interface WeightsExpect {
   length: number; // the model's parameter count
 }
 
-export function encodeWeights(w: { jobId: string; step: number; params: Float32Array }): Buffer {
-  return packPayload({
-    v: PROTOCOL_VERSION,
-    kind: 'weights',
-    jobId: w.jobId,
-    step: w.step,
-    params: wireTensor('f32', w.params),
-  });
+/** Encode weights into `out` (reused; the frame is valid until its next encode) or a new Buffer. */
+export function encodeWeights(w: { jobId: string; step: number; params: Float32Array }, out?: FrameBuffer): Buffer {
+  return writeFrame({ kind: 'weights', step: w.step, level: 0, index: 0, count: 0, correct: 0, lossSum: 0, computeMs: 0, jobId: w.jobId, workerId: '', data: w.params }, out);
 }
 
-/** Decode and check weights against the job, step and parameter count the reader expects. */
-export function decodeWeights(buf: Uint8Array, expect: WeightsExpect): WeightsPayload {
+function weightsHeader(buf: Uint8Array, expect: WeightsExpect): FrameHeader {
   const what = 'weights';
-  const obj = unpackPayload(buf, what);
-  checkHeader(obj, what, 'weights');
-  const jobId = expectString(obj, 'jobId', what, { pattern: JOB_ID_PATTERN });
-  const step = expectInt(obj, 'step', what);
+  const h = readFrameHeader(buf, what, 'weights');
+  if (h.dtype !== 'f32') throw new ProtocolError('bad-shape', `${what}: params dtype "${h.dtype}" expected "f32"`);
+  const jobId = expectString(h as unknown as Fields, 'jobId', what, { pattern: JOB_ID_PATTERN });
   expectEqual(what, 'jobId', jobId, expect.jobId);
-  expectEqual(what, 'step', step, expect.step);
-  const params = readTensor(obj, 'params', what, 'f32', expect.length, buf);
-  expectAllFinite(params, what, 'params');
-  return { v: PROTOCOL_VERSION, kind: 'weights', jobId, step, params };
+  expectEqual(what, 'step', h.step, expect.step);
+  if (h.elements !== expect.length) throw new ProtocolError('bad-shape', `${what}: params length ${h.elements} expected ${expect.length}`);
+  return h;
+}
+
+/**
+ * Decode and check weights against the job, step and parameter count the reader expects. `params`
+ * is a view of `buf` when its elements are 4-byte aligned (no copy), else an aligned copy.
+ */
+export function decodeWeights(buf: Uint8Array, expect: WeightsExpect): WeightsPayload {
+  const h = weightsHeader(buf, expect);
+  const params = f32Elements(buf, h);
+  expectAllFinite(params, 'weights', 'params');
+  return { v: FRAME_VERSION, kind: 'weights', jobId: h.jobId, step: h.step, params };
+}
+
+/**
+ * Decode weights straight into `into` (a network's parameter block): one byte copy from any offset,
+ * no intermediate array. On a ProtocolError, `into` may hold part of the frame.
+ */
+export function decodeWeightsInto(buf: Uint8Array, expect: WeightsExpect, into: Float32Array): Float32Array {
+  if (into.length !== expect.length) throw new RangeError(`weights: target of ${into.length} values, expected ${expect.length}`);
+  const h = weightsHeader(buf, expect);
+  copyF32Elements(buf, h, into);
+  expectAllFinite(into, 'weights', 'params');
+  return into;
 }
 
 export type ShardResultInit = Omit<ShardResult, 'v' | 'kind' | 'grad'> & {
@@ -61,34 +77,23 @@ export type ShardResultExpect = {
 );
 
 /**
- * Encode a worker's result. Non-finite gradients are encoded as they are: the
- * coordinator's decode rejects them with 'non-finite', so a diverging job fails
- * with that reason instead of a worker error.
+ * Encode a worker's result into `out` (reused; valid until its next encode) or a new Buffer.
+ * Non-finite gradients are encoded as they are: the coordinator's decode rejects them with
+ * 'non-finite', so a diverging job fails with that reason instead of a worker error.
  */
-export function encodeShardResult(r: ShardResultInit): Buffer {
-  return packPayload({
-    v: PROTOCOL_VERSION,
-    kind: 'shard-result',
-    jobId: r.jobId,
-    step: r.step,
-    level: r.level,
-    index: r.index,
-    count: r.count,
-    lossSum: r.lossSum,
-    correct: r.correct,
-    grad: r.grad instanceof Uint16Array ? wireTensor('bf16', r.grad) : wireTensor('f32', r.grad),
-    workerId: r.workerId,
-    computeMs: r.computeMs,
-  });
+export function encodeShardResult(r: ShardResultInit, out?: FrameBuffer): Buffer {
+  return writeFrame({ kind: 'shard-result', step: r.step, level: r.level, index: r.index, count: r.count, correct: r.correct, lossSum: r.lossSum, computeMs: r.computeMs, jobId: r.jobId, workerId: r.workerId, data: r.grad }, out);
 }
 
-/** Decode and check everything: identity, count, gradient length, finiteness, 0 ≤ correct ≤ count. */
+/**
+ * Decode and check everything: identity, count, gradient length, finiteness, 0 ≤ correct ≤ count.
+ * An f32 `grad` is a view of `buf` when aligned (consume it before `buf` is reused), else a copy.
+ */
 export function decodeShardResult(buf: Uint8Array, expect: ShardResultExpect): ShardResult {
   const what = 'shard result';
-  const obj = unpackPayload(buf, what);
-  checkHeader(obj, what, 'shard-result');
-  const id = readShardIdentity(obj, what, expect);
-  return shardResultFields(obj, buf, what, expect, id);
+  const h = readFrameHeader(buf, what, 'shard-result');
+  const id = readShardIdentity(h as unknown as Fields, what, expect);
+  return shardResultFields(h, buf, what, expect, id);
 }
 
 /** The identity a results-stream message names, checked against the step the reader waits for. */
@@ -127,19 +132,18 @@ export function readShardIdentity(obj: Fields, what: string, expect: ShardResult
   return { jobId, step, level, index, expectedCount };
 }
 
-/** The checks of decodeShardResult on an already unpacked payload (`buf` is its bytes). */
-export function shardResultFields(obj: Fields, buf: Uint8Array, what: string, expect: ShardResultExpect, id: BlockIdentity): ShardResult {
+/** The checks of decodeShardResult after the identity: counts, loss, gradient, worker. */
+export function shardResultFields(h: FrameHeader, buf: Uint8Array, what: string, expect: ShardResultExpect, id: BlockIdentity): ShardResult {
   const { jobId, step, level, index, expectedCount } = id;
-  const count = expectInt(obj, 'count', what, 1);
+  const fields = h as unknown as Fields;
+  const count = expectInt(fields, 'count', what, 1);
   if (count !== expectedCount) throw new ProtocolError('bad-shape', `${what}: count ${count} expected ${expectedCount}`);
-  const lossSum = expectFinite(obj, 'lossSum', what);
-  const correct = expectInt(obj, 'correct', what, 0, count);
-  const gradField = expectRecord(obj.grad, `${what}: grad`);
-  const grad = gradField.dtype === 'bf16'
-    ? fromBf16(readTensor(obj, 'grad', what, 'bf16', expect.length, buf), new Float32Array(expect.length))
-    : readTensor(obj, 'grad', what, 'f32', expect.length, buf);
+  const lossSum = expectFinite(fields, 'lossSum', what);
+  const correct = expectInt(fields, 'correct', what, 0, count);
+  if (h.elements !== expect.length) throw new ProtocolError('bad-shape', `${what}: grad length ${h.elements} expected ${expect.length}`);
+  const grad = h.dtype === 'bf16' ? fromBf16(bf16Elements(buf, h), new Float32Array(h.elements)) : f32Elements(buf, h);
   expectAllFinite(grad, what, 'grad');
-  const workerId = expectString(obj, 'workerId', what, { pattern: WORKER_ID_PATTERN });
-  const computeMs = expectFinite(obj, 'computeMs', what, 0);
-  return { v: PROTOCOL_VERSION, kind: 'shard-result', jobId, step, level, index, count, lossSum, correct, grad, workerId, computeMs };
+  const workerId = expectString(fields, 'workerId', what, { pattern: WORKER_ID_PATTERN });
+  const computeMs = expectFinite(fields, 'computeMs', what, 0);
+  return { v: FRAME_VERSION, kind: 'shard-result', jobId, step, level, index, count, lossSum, correct, grad, workerId, computeMs };
 }

