@@ -1,9 +1,10 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { RedgradError } from '@redgrad/errors';
 import { exitCodeOf } from './errors.js';
 import { trainCommand } from './commands/train.js';
 import { evaluateCommand, predictCommand } from './commands/predict.js';
 import { registerClusterCommands } from './commands/cluster-commands.js';
+import { EXPORT_FORMATS, exportModelCommand } from './commands/export-model.js';
 
 // `redgrad … | head`: a closed pipe ends the command quietly, as for any Unix tool
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
@@ -44,6 +45,15 @@ program
   .option('--labels <file>', 'IDX labels file for an IDX images file')
   .option('--json', 'print one JSON object')
   .action((model: string, data: string, flags) => evaluateCommand(model, data, flags));
+
+program
+  .command('export-model')
+  .description('write a model file as ONNX or as a TensorFlow.js layers model, input scaling included')
+  .argument('<model>', 'model file')
+  .addOption(new Option('--format <format>', 'onnx (one .onnx file) or tfjs (a directory: model.json + weights.bin)').choices(EXPORT_FORMATS).makeOptionMandatory())
+  .requiredOption('-o, --out <path>', 'the .onnx file, or the tfjs directory (created if missing)')
+  .option('--json', 'print one JSON summary')
+  .action((model: string, flags) => exportModelCommand(model, flags));
 
 registerClusterCommands(program);
 
