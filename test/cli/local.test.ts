@@ -95,3 +95,16 @@ describe('redgrad train --local', () => {
     expect(r3.stderr).toMatch(/missing\.json: cannot read \(ENOENT\)/);
   });
 });
+
+describe('the CLI checks its option values', () => {
+  it.each([
+    [['train', '--local', 'x.json', '--encoding', 'foo'], /argument 'foo' is invalid\. Allowed choices are base64, arrays/],
+    [['list', '-n', 'abc'], /--limit <n>' argument 'abc' is invalid\. expected a whole number from 1 to 10000, got "abc"/],
+    [['export-model', 'm.json', '--format', 'pmml', '-o', 'out'], /argument 'pmml' is invalid\. Allowed choices are onnx, tfjs/],
+    [['export-model', 'm.json', '-o', 'out'], /required option '--format <format>' not specified/],
+  ])('%j is a usage error (exit 1) before anything runs', async (args, message) => {
+    const r = await redgrad(...args);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(message);
+  });
+});

@@ -24,7 +24,7 @@ program
   .option('--local', 'train in this process (required)')
   .option('-o, --out <model.json>', 'write the trained model file')
   .option('--init <model.json>', 'start from this model\'s weights (warm start)')
-  .option('--encoding <kind>', 'weights in the model file: base64 (exact, compact) or arrays', 'base64')
+  .addOption(new Option('--encoding <kind>', 'weights in the model file: base64 (exact, compact) or arrays').choices(['base64', 'arrays']).default('base64'))
   .option('--json', 'print one JSON summary on stdout')
   .action((job: string, flags) => trainCommand(job, flags));
 

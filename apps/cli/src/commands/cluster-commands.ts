@@ -6,6 +6,7 @@ import type { ClusterClient } from '@redgrad/cluster';
 import type { JobState } from '@redgrad/protocol';
 import { CliError, EXIT } from '../errors.js';
 import { ProgressLine, bar, duration, fmt } from '../progress.js';
+import { positiveInt } from '../options.js';
 
 async function withClient<T>(fn: (c: ClusterClient) => Promise<T>): Promise<T> {
   const { ClusterClient, clusterEnv, connectChecked } = await import('@redgrad/cluster');
@@ -120,10 +121,10 @@ export function registerClusterCommands(program: Command): void {
   program
     .command('list')
     .description('jobs, newest first')
-    .option('-n, --limit <n>', 'how many', '50')
+    .option('-n, --limit <n>', 'how many', positiveInt(10_000), 50)
     .option('--json', 'JSON output')
-    .action((flags: { limit: string; json?: boolean }) => withClient(async (c) => {
-      const jobs = await c.list(Number(flags.limit) || 50);
+    .action((flags: { limit: number; json?: boolean }) => withClient(async (c) => {
+      const jobs = await c.list(flags.limit);
       out(flags.json, jobs, () => jobs.length === 0 ? 'no jobs' : jobs.map((s) =>
         `${s.jobId.padEnd(28)} ${s.status.padEnd(10)} ${s.progress ? `epoch ${s.progress.epoch}/${s.progress.epochs} loss ${fmt(s.progress.loss)}` : ''}`).join('\n'));
     }));
