@@ -67,6 +67,18 @@ async function finish(c: ClusterClient, s: JobState, flags: { json?: boolean; ou
   return EXIT.job[s.status === 'completed' || s.status === 'cancelled' ? s.status : 'failed'];
 }
 
+/** One job in `list`: its final test metrics once it has them, else where it is. */
+export function listLine(s: JobState): string {
+  const r = s.result as Record<string, number | undefined> | undefined;
+  const p = s.progress;
+  let detail = '';
+  if (r && r.testAccuracy !== undefined) detail = `test accuracy ${fmt(r.testAccuracy)} loss ${fmt(r.testLoss)}`;
+  else if (r && r.testR2 !== undefined) detail = `test R² ${fmt(r.testR2)} MSE ${fmt(r.testMse, 6)}`;
+  else if (r) detail = `train loss ${fmt(r.trainLoss)} (no test set)`;
+  else if (p) detail = `epoch ${p.epoch}/${p.epochs} loss ${fmt(p.loss)}`;
+  return `${s.jobId.padEnd(28)} ${s.status.padEnd(10)} ${detail}`.trimEnd();
+}
+
 export function registerClusterCommands(program: Command): void {
   program
     .command('submit')
@@ -125,8 +137,7 @@ export function registerClusterCommands(program: Command): void {
     .option('--json', 'JSON output')
     .action((flags: { limit: number; json?: boolean }) => withClient(async (c) => {
       const jobs = await c.list(flags.limit);
-      out(flags.json, jobs, () => jobs.length === 0 ? 'no jobs' : jobs.map((s) =>
-        `${s.jobId.padEnd(28)} ${s.status.padEnd(10)} ${s.progress ? `epoch ${s.progress.epoch}/${s.progress.epochs} loss ${fmt(s.progress.loss)}` : ''}`).join('\n'));
+      out(flags.json, jobs, () => jobs.length === 0 ? 'no jobs' : jobs.map(listLine).join('\n'));
     }));
 
   program
