@@ -99,6 +99,7 @@ describe('redgrad train --local', () => {
 describe('the CLI checks its option values', () => {
   it.each([
     [['train', '--local', 'x.json', '--encoding', 'foo'], /argument 'foo' is invalid\. Allowed choices are base64, arrays/],
+    [['train', '--local', 'x.json', '--every', '0'], /--every <n>' argument '0' is invalid\. expected a whole number from 1/],
     [['list', '-n', 'abc'], /--limit <n>' argument 'abc' is invalid\. expected a whole number from 1 to 10000, got "abc"/],
     [['export-model', 'm.json', '--format', 'pmml', '-o', 'out'], /argument 'pmml' is invalid\. Allowed choices are onnx, tfjs/],
     [['export-model', 'm.json', '-o', 'out'], /required option '--format <format>' not specified/],
@@ -106,5 +107,40 @@ describe('the CLI checks its option values', () => {
     const r = await redgrad(...args);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(message);
+  });
+});
+
+describe('train --local output', () => {
+  it('prints an epoch line every --every epochs and the last, says "evaluating…" and that no model was written', async () => {
+    await writeFile(join(dir, 'short-sine.json'), JSON.stringify({ data: { builtin: 'sine' }, model: { hidden: [8] }, epochs: 7, seed: 2 }));
+    const r = await redgrad('train', '--local', join(dir, 'short-sine.json'), '--every', '3');
+    expect(r.code).toBe(0);
+    const epochs = r.stdout.split('\n').filter((l) => l.startsWith('epoch')).map((l) => Number(l.split(/\s+/)[1]));
+    expect(epochs).toEqual([1, 3, 6, 7]);
+    expect(r.stderr).toMatch(/evaluating the final weights…/);
+    expect(r.stdout).toMatch(/no model written \(add --out model\.json to keep it\)\n$/);
+    // testLoss next to the MSE comes with the reason they differ by a factor of 2
+    expect(r.stdout).toMatch(/^test: loss [\d.]+, MSE [\d.]+, R² [-\d.]+ on 80 samples \(loss = MSE\/2: the squared-error loss is ½\(y − ŷ\)²\)$/m);
+    const withOut = await redgrad('train', '--local', join(dir, 'short-sine.json'), '--out', join(dir, 'short-sine-model.json'));
+    expect(withOut.stdout).toMatch(/model written to .*short-sine-model\.json\n$/);
+  });
+});
+
+describe('redgrad export-model', () => {
+  it('writes an .onnx file and a tfjs directory from a model file', async () => {
+    const trained = await redgrad('train', '--local', join(EXAMPLES, 'iris.json'), '--out', join(dir, 'iris-export.json'), '--json');
+    expect(trained.code).toBe(0);
+    const onnx = await redgrad('export-model', join(dir, 'iris-export.json'), '--format', 'onnx', '-o', join(dir, 'iris.onnx'));
+    expect(onnx.code).toBe(0);
+    expect(onnx.stdout).toMatch(/iris\.onnx: 4 inputs → 3 outputs, input scaling \(standard\) built in: feed raw features/);
+    expect((await readFile(join(dir, 'iris.onnx'))).length).toBeGreaterThan(100);
+    const tfjs = await redgrad('export-model', join(dir, 'iris-export.json'), '--format', 'tfjs', '-o', join(dir, 'iris-tfjs'), '--json');
+    expect(JSON.parse(tfjs.stdout)).toMatchObject({ format: 'tfjs', files: [join(dir, 'iris-tfjs', 'model.json'), join(dir, 'iris-tfjs', 'weights.bin')] });
+    // and the tfjs directory is a warm start
+    const warm = await redgrad('train', '--local', join(EXAMPLES, 'iris.json'), '--init', join(dir, 'iris-tfjs'), '--json');
+    expect(warm.code).toBe(0);
+    const wrong = await redgrad('export-model', join(dir, 'iris-export.json'), '--format', 'onnx', '-o', join(dir, 'iris-tfjs'));
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/iris-tfjs: is a directory; --format onnx writes one file/);
   });
 });

@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { RedgradError } from '@redgrad/errors';
 import { exitCodeOf } from './errors.js';
+import { positiveInt } from './options.js';
 import { trainCommand } from './commands/train.js';
 import { evaluateCommand, predictCommand } from './commands/predict.js';
 import { registerClusterCommands } from './commands/cluster-commands.js';
@@ -25,6 +26,7 @@ program
   .option('-o, --out <model.json>', 'write the trained model file')
   .option('--init <model.json>', 'start from this model\'s weights (warm start)')
   .addOption(new Option('--encoding <kind>', 'weights in the model file: base64 (exact, compact) or arrays').choices(['base64', 'arrays']).default('base64'))
+  .option('--every <n>', 'an epoch line every n epochs (default: about 20 lines)', positiveInt())
   .option('--json', 'print one JSON summary on stdout')
   .action((job: string, flags) => trainCommand(job, flags));
 

@@ -6,6 +6,7 @@ import { dataForModel, evaluate, modelFromJson, networkFor } from '@redgrad/trai
 import type { Model } from '@redgrad/train';
 import { CliError } from '../errors.js';
 import { fmt } from '../progress.js';
+import { halfMseNote } from './train.js';
 
 async function loadModel(path: string): Promise<Model> {
   return modelFromJson(await readInputText(path), path);
@@ -64,7 +65,7 @@ export async function evaluateCommand(modelPath: string, dataPath: string, flags
       lines.push(names[i].padEnd(w) + row.map((v) => String(v).padStart(w)).join(''));
     });
   } else {
-    lines.push(`MSE ${fmt(ev.mse, 6)}  R² ${fmt(ev.r2)}`);
+    lines.push(`MSE ${fmt(ev.mse, 6)}  R² ${fmt(ev.r2)}  (${halfMseNote(model.arch.layers[model.arch.layers.length - 1].outputs)})`);
   }
   process.stdout.write(lines.join('\n') + '\n');
 }
