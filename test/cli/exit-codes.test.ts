@@ -29,11 +29,11 @@ async function redgrad(args: string[], env: Record<string, string> = {}): Promis
 
 describe('exit codes follow the error kind', () => {
   it('maps user errors to 1 and internal faults (and anything unknown) to 2, by class', () => {
-    for (const e of [new SpecError('x'), new DataError('x'), new CliError('x'), new JobIdError('job-exists', 'x'), new ProtocolError('bad-name', 'x'), new TrainingError('x', 'diverged')]) {
+    for (const e of [new SpecError('x'), new DataError('x'), new CliError('x'), new JobIdError('job-exists', 'x'), new ProtocolError('bad-name', 'x'), new TrainingError('x', 'diverged'), new RedisUnavailableError('x')]) {
       expect(e).toBeInstanceOf(RedgradError);
       expect(exitCodeOf(e), e.name).toBe(EXIT.userError);
     }
-    for (const e of [new ProtocolError('truncated', 'x'), new TrainingError('x'), new RedisUnavailableError('x'), new Error('x'), 'a string']) {
+    for (const e of [new ProtocolError('truncated', 'x'), new TrainingError('x'), new Error('x'), 'a string']) {
       expect(exitCodeOf(e), String(e)).toBe(EXIT.internalError);
     }
     // a name is not a kind: an Error that merely calls itself SpecError is still unexpected
@@ -94,14 +94,16 @@ describe('redgrad exit codes', () => {
     }
   });
 
-  it('exits 2 for an internal fault (no Redis where REDIS_URL points), with the stack under REDGRAD_DEBUG', async () => {
+  it('exits 1 with one line when no Redis answers where REDIS_URL points, or the URL is malformed', async () => {
     // a port nobody listens on: never the developer's Redis on 6379
     const url = `redis://127.0.0.1:${await freePort()}`;
-    const r = await redgrad(['status', 'some-job'], { REDIS_URL: url });
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^redgrad: cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+/);
-    const debug = await redgrad(['list'], { REDIS_URL: url, REDGRAD_DEBUG: '1' });
-    expect(debug.code).toBe(2);
-    expect(debug.stderr).toMatch(/RedisUnavailableError: cannot reach Redis[^\n]*\n\s+at /);
+    for (const args of [['status', 'some-job'], ['list'], ['submit', join(EXAMPLES, 'xor.json')]]) {
+      const r = await redgrad(args, { REDIS_URL: url, REDGRAD_DEBUG: '1' });
+      expect(r.code, args[0]).toBe(1);
+      expect(r.stderr, args[0]).toMatch(/^redgrad: cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+ \(connect ECONNREFUSED[^\n]*\n$/);
+    }
+    const malformed = await redgrad(['list'], { REDIS_URL: 'http://example.invalid' });
+    expect(malformed.code).toBe(1);
+    expect(malformed.stderr).toBe('redgrad: REDIS_URL: expected redis://[:password@]host:port[/db] or rediss://… for TLS, got http://example.invalid\n');
   });
 });
