@@ -2,16 +2,13 @@ import { Command, CommanderError, Option } from 'commander';
 import { RedgradError } from '@redgrad/errors';
 import { exitCodeOf } from './errors.js';
 import { positiveInt } from './options.js';
+import { watchStdout } from './closed-stdout.js';
 import { trainCommand } from './commands/train.js';
 import { evaluateCommand, predictCommand } from './commands/predict.js';
 import { registerClusterCommands } from './commands/cluster-commands.js';
 import { EXPORT_FORMATS, exportModelCommand } from './commands/export-model.js';
 
-// `redgrad … | head`: a closed pipe ends the command quietly, as for any Unix tool
-process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-  if (e.code === 'EPIPE') process.exit(0);
-  throw e;
-});
+watchStdout();
 
 const program = new Command('redgrad')
   .description('Distributed mini-batch training of neural networks over Redis queues')

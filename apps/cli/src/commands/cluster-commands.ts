@@ -114,7 +114,8 @@ export function registerClusterCommands(program: Command): void {
     .option('--submit <job>', 'run this job, follow it, stop everything and exit with its fate')
     .option('-o, --out <model.json>', 'with --submit: write the model')
     .option('--json', 'with --submit: print one JSON result on stdout (service logs go to stderr)')
-    .action(async (flags: { workers: string; submit?: string; out?: string; json?: boolean }) => {
+    .option('--redis-logs', 'show the private redis-server\'s own log (banner, memory-overcommit warning)')
+    .action(async (flags: { workers: string; submit?: string; out?: string; json?: boolean; redisLogs?: boolean }) => {
       const { clusterCommand } = await import('./cluster.js');
       await clusterCommand(flags, async (c, jobId) => finish(c, await follow(c, jobId, flags.json), { json: flags.json }));
     });
