@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
@@ -142,5 +143,41 @@ describe('redgrad export-model', () => {
     const wrong = await redgrad('export-model', join(dir, 'iris-export.json'), '--format', 'onnx', '-o', join(dir, 'iris-tfjs'));
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toMatch(/iris-tfjs: is a directory; --format onnx writes one file/);
+  });
+});
+
+describe('predict and evaluate read IDX', () => {
+  /** An IDX file: big-endian magic and dims, then unsigned bytes. */
+  function idx(magic: number, dims: number[], data: number[]): Buffer {
+    const header = Buffer.alloc(4 + 4 * dims.length);
+    header.writeUInt32BE(magic, 0);
+    for (const [i, d] of dims.entries()) header.writeUInt32BE(d, 4 + 4 * i);
+    return Buffer.concat([header, Buffer.from(data)]);
+  }
+
+  it('predicts each image of an IDX images file (raw or .gz) and evaluates it with --labels; refuses other binaries', async () => {
+    const model = join(dir, 'iris-for-idx.json');
+    expect((await redgrad('train', '--local', join(EXAMPLES, 'iris.json'), '--out', model, '--json')).code).toBe(0);
+    // three 2×2 "images" for the 4-input iris model
+    await writeFile(join(dir, 'images-idx3-ubyte'), idx(0x803, [3, 2, 2], [10, 200, 30, 40, 50, 60, 70, 80, 255, 0, 128, 64]));
+    await writeFile(join(dir, 'images.gz'), gzipSync(await readFile(join(dir, 'images-idx3-ubyte'))));
+    await writeFile(join(dir, 'labels-idx1-ubyte'), idx(0x801, [3], [0, 1, 2]));
+    for (const images of ['images-idx3-ubyte', 'images.gz']) {
+      const p = await redgrad('predict', model, join(dir, images), '--json');
+      expect(p.code, p.stderr).toBe(0);
+      expect(p.stdout.trim().split('\n').map((l) => JSON.parse(l).row)).toEqual([1, 2, 3]);
+    }
+    const ev = await redgrad('evaluate', model, join(dir, 'images.gz'), '--labels', join(dir, 'labels-idx1-ubyte'), '--json');
+    expect(ev.code, ev.stderr).toBe(0);
+    expect(JSON.parse(ev.stdout).samples).toBe(3);
+
+    await writeFile(join(dir, 'noise.bin'), Buffer.from([0x50, 0x4b, 0x03, 0x04, 0, 0, 1, 2]));
+    for (const command of ['predict', 'evaluate']) {
+      const r = await redgrad(command, model, join(dir, 'noise.bin'));
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/noise\.bin: a binary file that is neither CSV nor IDX/);
+    }
+    const labelsAsData = await redgrad('predict', model, join(dir, 'labels-idx1-ubyte'));
+    expect(labelsAsData.stderr).toMatch(/is an IDX labels file; predict takes the images file/);
   });
 });

@@ -29,9 +29,9 @@ program
 
 program
   .command('predict')
-  .description('predict every row of an unlabelled CSV')
+  .description('predict every row of an unlabelled CSV, or every image of an IDX images file')
   .argument('<model>', 'model file')
-  .argument('<data>', 'CSV with a header row; feature columns by the model\'s feature names, else all columns')
+  .argument('<data>', 'CSV with a header row (feature columns by the model\'s feature names, else all columns), or IDX images (raw or .gz)')
   .option('--json', 'JSON lines instead of CSV')
   .action((model: string, data: string, flags) => predictCommand(model, data, flags));
 
