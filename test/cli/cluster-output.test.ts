@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { access, readFile, readdir } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
+import { freePort } from '../setup/redis.js';
 
 const BIN = new URL('../../apps/cli/bin/redgrad.js', import.meta.url).pathname;
 const XOR = new URL('../../examples/xor.json', import.meta.url).pathname;
@@ -21,6 +22,18 @@ async function processesMarked(mark: string): Promise<number[]> {
     }
   }
   return pids;
+}
+
+/** `redgrad cluster --workers 1 --submit xor.json ARGS`: exit code and stdout + stderr together. */
+function cluster(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {
+  const child = spawn(process.execPath, [BIN, 'cluster', '--workers', '1', '--submit', XOR, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  for (const stream of [child.stdout, child.stderr]) {
+    stream.on('data', (d) => {
+      out += d;
+    });
+  }
+  return new Promise((r) => child.once('close', (code) => r({ code, out })));
 }
 
 describe('redgrad cluster output', () => {
@@ -50,21 +63,22 @@ describe('redgrad cluster output', () => {
     expect(await processesMarked(mark)).toEqual([]);
   }, 120_000);
 
+  it('shows redis-server\'s own log with --redis-logs', async () => {
+    const { code, out } = await cluster(['--redis-logs', '--json'], { REDIS_URL: '' });
+    expect(code).toBe(0);
+    expect(out).toMatch(/\[redis\] .*Redis is starting/);
+  }, 120_000);
+
   it('without redis-server on PATH and no REDIS_URL, says so in one line and exits 1', async () => {
-    const child = spawn(process.execPath, [BIN, 'cluster', '--workers', '1', '--submit', XOR], {
-      env: { ...process.env, REDIS_URL: '', PATH: '/nonexistent' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.stderr.on('data', (d) => {
-      out += d;
-    });
-    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    const { code, out } = await cluster([], { REDIS_URL: '', PATH: '/nonexistent' });
     expect(code).toBe(1);
     expect(out).toMatch(/^redgrad: no Redis: REDIS_URL is not set and redis-server could not start \(spawn redis-server ENOENT\)/);
     expect(out.trim().split('\n')).toHaveLength(1);
+  }, 60_000);
+
+  it('with a REDIS_URL nobody answers, waits, then says so in one line and exits 1', async () => {
+    const { code, out } = await cluster([], { REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
+    expect(code).toBe(1);
+    expect(out).toMatch(/^redgrad: cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+ \(connect ECONNREFUSED [^\n]*\n$/);
   }, 60_000);
 });
