@@ -60,7 +60,10 @@ describe('redgrad train --local', () => {
 
   it('reports R² on the regression example', async () => {
     const r = await redgrad('train', '--local', join(EXAMPLES, 'sine.json'), '--json');
-    expect(JSON.parse(r.stdout).testR2).toBeGreaterThan(0.95);
+    const summary = JSON.parse(r.stdout);
+    expect(summary.testR2).toBeGreaterThan(0.95);
+    // what the human output says next to both: with one output the squared-error loss is half the MSE
+    expect(summary.testLoss).toBeCloseTo(summary.testMse / 2, 6);
   });
 
   it('evaluates a model file on labelled data and warm-starts from it', async () => {
