@@ -1,7 +1,8 @@
 /**
  * The part of ONNX's protobuf schema (onnx/onnx.proto, IR version 8) that an MLP export writes, as a
  * protobufjs JSON descriptor. Field ids are the official ones; fields redgrad never writes are left
- * out: a protobuf reader sees an absent field as unset.
+ * out: a protobuf reader sees an absent field as unset. protobufjs (maintained, no generated code)
+ * encodes it; onnx-proto (generated code, last published 2024) would pin the older protobufjs 6 line.
  */
 export const ONNX_SCHEMA = {
   nested: {
