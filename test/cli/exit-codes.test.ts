@@ -7,11 +7,11 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RedgradError } from '@redgrad/errors';
 import { DataError } from '@redgrad/data';
-import { ProtocolError } from '@redgrad/protocol';
 import { SpecError, TrainingError } from '@redgrad/train';
 import { JobIdError, RedisUnavailableError } from '@redgrad/cluster';
 import { CliError, EXIT, exitCodeOf } from '@redgrad/cli';
-import { cleanPrefix, freePort, uniquePrefix } from '../setup/redis.js';
+import { Keys, ProtocolError, encodeJobState } from '@redgrad/protocol';
+import { cleanPrefix, freePort, startRedisServer, uniquePrefix } from '../setup/redis.js';
 
 const run = promisify(execFile);
 const BIN = new URL('../../apps/cli/bin/redgrad.js', import.meta.url).pathname;
@@ -105,5 +105,26 @@ describe('redgrad exit codes', () => {
     const malformed = await redgrad(['list'], { REDIS_URL: 'http://example.invalid' });
     expect(malformed.code).toBe(1);
     expect(malformed.stderr).toBe('redgrad: REDIS_URL: expected redis://[:password@]host:port[/db] or rediss://… for TLS, got http://example.invalid\n');
+  });
+
+  it('exits 1 with one line, not ioredis\'s unhandled-error stack, when Redis goes away mid-command', async () => {
+    const own = await startRedisServer();
+    try {
+      const prefix = uniquePrefix('lost');
+      const redis = new Redis(own.url);
+      const keys = new Keys(prefix);
+      // a queued job no coordinator will take: watch polls it until Redis goes away
+      await redis.hset(keys.jobState('lost'), encodeJobState({ status: 'queued', name: 'lost', submittedAt: Date.now() }));
+      await redis.quit();
+      const watching = redgrad(['watch', 'lost'], { REDIS_URL: own.url, REDGRAD_PREFIX: prefix });
+      await new Promise((r) => setTimeout(r, 2500)); // the CLI is up and polling
+      own.kill('SIGKILL');
+      const r = await watching;
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^redgrad: cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+ any more \(connect ECONNREFUSED [^\n]*\n$/);
+      expect(r.stderr).not.toMatch(/Unhandled error event/);
+    } finally {
+      await own.stop();
+    }
   });
 });

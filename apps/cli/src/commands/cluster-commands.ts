@@ -9,14 +9,25 @@ import { ProgressLine, bar, duration, fmt } from '../progress.js';
 import { positiveInt } from '../options.js';
 
 async function withClient<T>(fn: (c: ClusterClient) => Promise<T>): Promise<T> {
-  const { ClusterClient, clusterEnv, connectChecked } = await import('@redgrad/cluster');
+  const { ClusterClient, RedisUnavailableError, clusterEnv, connectChecked, redactUrl } = await import('@redgrad/cluster');
   const env = clusterEnv();
   const redis = await connectChecked(env.redisUrl, 'redgrad-cli');
   const client = new ClusterClient(redis, env.prefix);
+  // a command does not wait for a lost Redis to come back: the first connection error ends it
+  let lostError: Error | undefined;
+  const lost = new Promise<never>((_, reject) => {
+    redis.on('error', (e) => {
+      if (lostError) return;
+      lostError = new RedisUnavailableError(`cannot reach Redis at ${redactUrl(env.redisUrl)} any more (${e.message})`, { cause: e });
+      reject(lostError);
+    });
+  });
+  lost.catch(() => {}); // settled by the race below, or never looked at when the command ended first
   try {
-    return await fn(client);
+    return await Promise.race([fn(client), lost]);
   } finally {
-    await client.close();
+    if (lostError) redis.disconnect();
+    else await client.close();
   }
 }
 
