@@ -8,24 +8,34 @@ import { CliError, EXIT } from '../errors.js';
 import { ProgressLine, bar, duration, fmt } from '../progress.js';
 import { positiveInt } from '../options.js';
 
+/** How long a command waits for Redis to come back before it gives up. */
+const REDIS_LOST_MS = 10_000;
+
 async function withClient<T>(fn: (c: ClusterClient) => Promise<T>): Promise<T> {
   const { ClusterClient, RedisUnavailableError, clusterEnv, connectChecked, redactUrl } = await import('@redgrad/cluster');
   const env = clusterEnv();
   const redis = await connectChecked(env.redisUrl, 'redgrad-cli');
   const client = new ClusterClient(redis, env.prefix);
-  // a command does not wait for a lost Redis to come back: the first connection error ends it
+  // a command waits a while for a lost Redis to come back (a restart), then ends with one line
   let lostError: Error | undefined;
+  let giveUp: NodeJS.Timeout | undefined;
   const lost = new Promise<never>((_, reject) => {
     redis.on('error', (e) => {
-      if (lostError) return;
-      lostError = new RedisUnavailableError(`cannot reach Redis at ${redactUrl(env.redisUrl)} any more (${e.message})`, { cause: e });
-      reject(lostError);
+      giveUp ??= setTimeout(() => {
+        lostError = new RedisUnavailableError(`cannot reach Redis at ${redactUrl(env.redisUrl)} any more (${e.message})`, { cause: e });
+        reject(lostError);
+      }, REDIS_LOST_MS);
+    });
+    redis.on('ready', () => {
+      clearTimeout(giveUp);
+      giveUp = undefined;
     });
   });
   lost.catch(() => {}); // settled by the race below, or never looked at when the command ended first
   try {
     return await Promise.race([fn(client), lost]);
   } finally {
+    clearTimeout(giveUp);
     if (lostError) redis.disconnect();
     else await client.close();
   }
