@@ -41,7 +41,7 @@ describe('redgrad list', () => {
   it('lists jobs newest first, as lines and as JSON, and honours --limit', async () => {
     await withPrefix('list', async (prefix, keys) => {
       const jobs = [
-        { id: 'old-done', at: 1000, state: { status: 'completed' as const, name: 'old' } },
+        { id: 'old-done', at: 1000, state: { status: 'completed' as const, name: 'old', result: { testLoss: 0.0812, testAccuracy: 0.9667, steps: 40 } } },
         { id: 'mid-running', at: 2000, state: { status: 'running' as const, name: 'mid', progress: progress('mid-running') } },
         { id: 'new-queued', at: 3000, state: { status: 'queued' as const, name: 'new' } },
       ];
@@ -54,6 +54,7 @@ describe('redgrad list', () => {
       const lines = human.stdout.trim().split('\n');
       expect(lines.map((l) => l.split(/\s+/).slice(0, 2))).toEqual([['new-queued', 'queued'], ['mid-running', 'running'], ['old-done', 'completed']]);
       expect(lines[1]).toMatch(/epoch 3\/8 loss 0\.1235$/);
+      expect(lines[2]).toMatch(/test accuracy 0\.9667 loss 0\.0812$/);
 
       const json = await redgrad(['list', '--json'], prefix);
       const listed = JSON.parse(json.stdout);

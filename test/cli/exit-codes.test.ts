@@ -7,11 +7,11 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RedgradError } from '@redgrad/errors';
 import { DataError } from '@redgrad/data';
-import { ProtocolError } from '@redgrad/protocol';
 import { SpecError, TrainingError } from '@redgrad/train';
 import { JobIdError, RedisUnavailableError } from '@redgrad/cluster';
 import { CliError, EXIT, exitCodeOf } from '@redgrad/cli';
-import { cleanPrefix, freePort, uniquePrefix } from '../setup/redis.js';
+import { Keys, ProtocolError, encodeJobState } from '@redgrad/protocol';
+import { cleanPrefix, freePort, startRedisServer, uniquePrefix } from '../setup/redis.js';
 
 const run = promisify(execFile);
 const BIN = new URL('../../apps/cli/bin/redgrad.js', import.meta.url).pathname;
@@ -29,11 +29,11 @@ async function redgrad(args: string[], env: Record<string, string> = {}): Promis
 
 describe('exit codes follow the error kind', () => {
   it('maps user errors to 1 and internal faults (and anything unknown) to 2, by class', () => {
-    for (const e of [new SpecError('x'), new DataError('x'), new CliError('x'), new JobIdError('job-exists', 'x'), new ProtocolError('bad-name', 'x'), new TrainingError('x', 'diverged')]) {
+    for (const e of [new SpecError('x'), new DataError('x'), new CliError('x'), new JobIdError('job-exists', 'x'), new ProtocolError('bad-name', 'x'), new TrainingError('x', 'diverged'), new RedisUnavailableError('x')]) {
       expect(e).toBeInstanceOf(RedgradError);
       expect(exitCodeOf(e), e.name).toBe(EXIT.userError);
     }
-    for (const e of [new ProtocolError('truncated', 'x'), new TrainingError('x'), new RedisUnavailableError('x'), new Error('x'), 'a string']) {
+    for (const e of [new ProtocolError('truncated', 'x'), new TrainingError('x'), new Error('x'), 'a string']) {
       expect(exitCodeOf(e), String(e)).toBe(EXIT.internalError);
     }
     // a name is not a kind: an Error that merely calls itself SpecError is still unexpected
@@ -94,14 +94,69 @@ describe('redgrad exit codes', () => {
     }
   });
 
-  it('exits 2 for an internal fault (no Redis where REDIS_URL points), with the stack under REDGRAD_DEBUG', async () => {
+  it('exits 1 with one line when no Redis answers where REDIS_URL points, or the URL is malformed', async () => {
     // a port nobody listens on: never the developer's Redis on 6379
     const url = `redis://127.0.0.1:${await freePort()}`;
-    const r = await redgrad(['status', 'some-job'], { REDIS_URL: url });
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^redgrad: cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+/);
-    const debug = await redgrad(['list'], { REDIS_URL: url, REDGRAD_DEBUG: '1' });
-    expect(debug.code).toBe(2);
-    expect(debug.stderr).toMatch(/RedisUnavailableError: cannot reach Redis[^\n]*\n\s+at /);
+    for (const args of [['status', 'some-job'], ['list'], ['submit', join(EXAMPLES, 'xor.json')]]) {
+      const r = await redgrad(args, { REDIS_URL: url, REDGRAD_DEBUG: '1' });
+      expect(r.code, args[0]).toBe(1);
+      expect(r.stderr, args[0]).toMatch(/^redgrad: cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+ \(connect ECONNREFUSED[^\n]*\n$/);
+    }
+    const malformed = await redgrad(['list'], { REDIS_URL: 'http://example.invalid' });
+    expect(malformed.code).toBe(1);
+    expect(malformed.stderr).toBe('redgrad: REDIS_URL: expected redis://[:password@]host:port[/db] or rediss://… for TLS, got http://example.invalid\n');
+  });
+
+  it('exits 1 with one line, not a stack per reconnect, when Redis goes away mid-command for good', async () => {
+    const own = await startRedisServer();
+    try {
+      const prefix = uniquePrefix('lost');
+      const redis = new Redis(own.url);
+      const keys = new Keys(prefix);
+      // a queued job no coordinator will take: watch polls it until Redis goes away
+      await redis.hset(keys.jobState('lost'), encodeJobState({ status: 'queued', name: 'lost', submittedAt: Date.now() }));
+      const watching = redgrad(['watch', 'lost'], { REDIS_URL: own.url, REDGRAD_PREFIX: prefix });
+      // the CLI is connected and polling (it names its connection) before Redis dies
+      await connectedCli(redis);
+      redis.disconnect();
+      own.kill('SIGKILL');
+      const r = await watching;
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^redgrad: cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+ any more \([^\n]*\)\n$/);
+      expect(r.stderr).not.toMatch(/Unhandled error event/);
+    } finally {
+      await own.stop();
+    }
+  });
+
+  it('waits through a Redis restart mid-command and carries on', async () => {
+    const own = await startRedisServer({ appendonly: true, appendfsync: 'always' });
+    let restarted = own;
+    try {
+      const prefix = uniquePrefix('restart');
+      const keys = new Keys(prefix);
+      let redis = new Redis(own.url);
+      await redis.hset(keys.jobState('back'), encodeJobState({ status: 'queued', name: 'back', submittedAt: Date.now() }));
+      const watching = redgrad(['watch', 'back', '--json'], { REDIS_URL: own.url, REDGRAD_PREFIX: prefix });
+      await connectedCli(redis);
+      redis.disconnect();
+      own.kill('SIGKILL');
+      await own.exited;
+      restarted = await startRedisServer({ appendonly: true, appendfsync: 'always', port: own.port, dir: own.dir });
+      redis = new Redis(restarted.url);
+      await redis.hset(keys.jobState('back'), encodeJobState({ status: 'cancelled', name: 'back', submittedAt: Date.now() }));
+      const r = await watching;
+      redis.disconnect();
+      expect(r.code, r.stderr).toBe(EXIT.job.cancelled);
+      expect(JSON.parse(r.stdout).status).toBe('cancelled');
+    } finally {
+      await restarted.stop();
+    }
   });
 });
+
+/** Resolves once a `redgrad` command has connected to `redis` (it names its connection) and had time to poll. */
+async function connectedCli(redis: Redis): Promise<void> {
+  while (!((await redis.client('LIST')) as string).includes('name=redgrad-cli')) await new Promise((r) => setTimeout(r, 100));
+  await new Promise((r) => setTimeout(r, 500));
+}

@@ -11,7 +11,10 @@ describe('job spec validation', () => {
   });
 
   it.each([
-    [{ ...base, epoch: 3 }, /spec: unknown key "epoch" \(allowed: .*epochs/],
+    [{ ...base, epoch: 3 }, /spec: unknown key "epoch" \(did you mean "epochs"\?\); allowed: .*epochs/],
+    [{ ...base, BatchSize: 3 }, /spec: unknown key "BatchSize" \(did you mean "batchSize"\?\)/],
+    [{ ...base, model: { hiden: [4] } }, /spec.model: unknown key "hiden" \(did you mean "hidden"\?\)/],
+    [{ ...base, optimizer: { type: 'adam', lerning_rate: 0.1 } }, /spec.optimizer: unknown key "lerning_rate"; allowed: /],
     [{ ...base, batchSize: 0 }, /spec.batchSize: expected an integer from 1 to \d+ or "full", got 0/],
     [{ ...base, batchSize: 16, shardSize: 32 }, /spec.shardSize: 32 is larger than batchSize 16/],
     [{ ...base, optimizer: { type: 'adagrad' } }, /spec.optimizer.type: expected one of sgd, momentum, nesterov, adam, got "adagrad"/],

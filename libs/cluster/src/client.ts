@@ -33,6 +33,9 @@ export class ClusterClient {
   constructor(readonly redis: Redis, prefix: string) {
     this.keys = new Keys(prefix);
     this.jobs = new Queue<{ jobId: string }>(JOBS_QUEUE, { connection: redis, prefix: this.keys.queuePrefix });
+    // BullMQ re-emits the shared connection's errors and, with no listener, prints each with its
+    // stack; the connection's owner (the CLI's withClient) hears the same error from `redis`
+    this.jobs.on('error', () => {});
   }
 
   /**

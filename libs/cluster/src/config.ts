@@ -50,6 +50,7 @@ export function redactUrl(url: string): string {
 
 /** Connects and PINGs with a deadline, so a CLI command fails fast with a clear reason. */
 export async function connectChecked(url: string, name: string, timeoutMs = 5000): Promise<Redis> {
+  if (!/^rediss?:\/\//.test(url)) throw new ConfigError(`REDIS_URL: expected redis://[:password@]host:port[/db] or rediss://… for TLS, got ${redactUrl(url)}`);
   const redis = new Redis(url, { maxRetriesPerRequest: 1, connectionName: name, lazyConnect: true, connectTimeout: timeoutMs, retryStrategy: () => null });
   const shown = redactUrl(url);
   // the socket's own error (ECONNREFUSED, …) says more than the "Connection is closed." that connect()

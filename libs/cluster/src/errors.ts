@@ -19,11 +19,14 @@ export class ConfigError extends RedgradError {
   }
 }
 
-/** Nothing answers at the Redis URL: the environment's fault, not the input's. */
+/**
+ * Nothing answers at the Redis URL, or no Redis could be started: the user's setup to fix (start
+ * Redis, correct REDIS_URL), like a refused password, so a user error (exit 1) with no stack.
+ */
 export class RedisUnavailableError extends RedgradError {
   override name = 'RedisUnavailableError';
 
   constructor(message: string, options?: ErrorOptions) {
-    super('internal', 'redis-unavailable', message, options);
+    super('user', 'redis-unavailable', message, options);
   }
 }

@@ -4,12 +4,13 @@ import { LocalBackend } from './local-backend.js';
 import { train } from './loop.js';
 import type { EpochMetrics, StepProgress, TrainResult } from './loop.js';
 import { modelOf } from './model.js';
-import { modelFromJson } from './model-file.js';
 import type { Model } from './model-file.js';
 import { prepareJob } from './prepare.js';
 import type { PreparedJob } from './prepare.js';
 import { SpecError, validateJobSpec } from './spec.js';
 import { selectKernels } from './kernels.js';
+import { readInitWeights } from './interop/init-weights.js';
+import type { InitWeights } from './interop/init-weights.js';
 
 export interface LocalRun {
   job: PreparedJob;
@@ -44,11 +45,10 @@ export async function trainLocal(
   const kernels = selectKernels(spec.kernel);
   let init: Float32Array | undefined;
   if (opts.init) {
-    const initModel = modelFromJson(await readInputText(opts.init), opts.init);
-    if (describeArch(initModel) !== describeArch(job)) {
-      throw new SpecError(`${opts.init}: its layers ${describeArch(initModel)} do not match the job's ${describeArch(job)}`);
-    }
-    init = initModel.params;
+    const start = await readInitWeights(opts.init);
+    const wanted = describeInit({ layers: job.arch.layers, loss: start.loss ? job.arch.loss : undefined });
+    if (describeInit(start) !== wanted) throw new SpecError(`${opts.init}: its layers ${describeInit(start)} do not match the job's ${wanted}`);
+    init = start.params;
   }
   const backend = new LocalBackend(job.arch, kernels, job.train, job.train.task === 'classification', spec.shardSize);
   opts.onStart?.(job, kernels.name);
@@ -60,6 +60,7 @@ export async function trainLocal(
   }
 }
 
-function describeArch(m: Pick<Model, 'arch'>): string {
-  return m.arch.layers.map((l) => `${l.inputs}-${l.outputs} ${l.activation}`).join(', ') + ` (${m.arch.loss})`;
+/** Layers and, when the init file states it (a tfjs model does not), the loss. */
+function describeInit(m: Pick<InitWeights, 'layers' | 'loss'>): string {
+  return m.layers.map((l) => `${l.inputs}-${l.outputs} ${l.activation}`).join(', ') + (m.loss ? ` (${m.loss})` : '');
 }

@@ -158,7 +158,33 @@ function object(v: unknown, where: string): Record<string, unknown> {
 }
 
 function onlyKeys(o: Record<string, unknown>, allowed: string[], where: string): void {
-  for (const k of Object.keys(o)) if (!allowed.includes(k)) throw new SpecError(`${where}: unknown key "${k}" (allowed: ${allowed.join(', ')})`);
+  for (const k of Object.keys(o)) {
+    if (allowed.includes(k)) continue;
+    const near = closest(k, allowed);
+    throw new SpecError(`${where}: unknown key "${k}"${near ? ` (did you mean "${near}"?)` : ''}; allowed: ${allowed.join(', ')}`);
+  }
+}
+
+/** The allowed key a misspelt one most likely meant: case aside, at most 2 edits (1 for short keys). */
+function closest(key: string, allowed: string[]): string | undefined {
+  const k = key.toLowerCase();
+  let best: string | undefined, bestDistance = key.length <= 4 ? 2 : 3;
+  for (const a of allowed) {
+    const d = editDistance(k, a.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [a, d];
+  }
+  return best;
+}
+
+/** Levenshtein distance, one row at a time. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length];
 }
 
 function oneOf<T extends string>(v: unknown, allowed: readonly T[], where: string): T {

@@ -6,16 +6,38 @@ import type { ClusterClient } from '@redgrad/cluster';
 import type { JobState } from '@redgrad/protocol';
 import { CliError, EXIT } from '../errors.js';
 import { ProgressLine, bar, duration, fmt } from '../progress.js';
+import { positiveInt } from '../options.js';
+
+/** How long a command waits for Redis to come back before it gives up. */
+const REDIS_LOST_MS = 10_000;
 
 async function withClient<T>(fn: (c: ClusterClient) => Promise<T>): Promise<T> {
-  const { ClusterClient, clusterEnv, connectChecked } = await import('@redgrad/cluster');
+  const { ClusterClient, RedisUnavailableError, clusterEnv, connectChecked, redactUrl } = await import('@redgrad/cluster');
   const env = clusterEnv();
   const redis = await connectChecked(env.redisUrl, 'redgrad-cli');
   const client = new ClusterClient(redis, env.prefix);
+  // a command waits a while for a lost Redis to come back (a restart), then ends with one line
+  let lostError: Error | undefined;
+  let giveUp: NodeJS.Timeout | undefined;
+  const lost = new Promise<never>((_, reject) => {
+    redis.on('error', (e) => {
+      giveUp ??= setTimeout(() => {
+        lostError = new RedisUnavailableError(`cannot reach Redis at ${redactUrl(env.redisUrl)} any more (${e.message})`, { cause: e });
+        reject(lostError);
+      }, REDIS_LOST_MS);
+    });
+    redis.on('ready', () => {
+      clearTimeout(giveUp);
+      giveUp = undefined;
+    });
+  });
+  lost.catch(() => {}); // settled by the race below, or never looked at when the command ended first
   try {
-    return await fn(client);
+    return await Promise.race([fn(client), lost]);
   } finally {
-    await client.close();
+    clearTimeout(giveUp);
+    if (lostError) redis.disconnect();
+    else await client.close();
   }
 }
 
@@ -69,6 +91,18 @@ async function finish(c: ClusterClient, s: JobState, flags: { json?: boolean; ou
   return EXIT.job[s.status === 'completed' || s.status === 'cancelled' ? s.status : 'failed'];
 }
 
+/** One job in `list`: its final test metrics once it has them, else where it is. */
+export function listLine(s: JobState): string {
+  const r = s.result as Record<string, number | undefined> | undefined;
+  const p = s.progress;
+  let detail = '';
+  if (r && r.testAccuracy !== undefined) detail = `test accuracy ${fmt(r.testAccuracy)} loss ${fmt(r.testLoss)}`;
+  else if (r && r.testR2 !== undefined) detail = `test R² ${fmt(r.testR2)} MSE ${fmt(r.testMse, 6)}`;
+  else if (r) detail = `train loss ${fmt(r.trainLoss)} (no test set)`;
+  else if (p) detail = `epoch ${p.epoch}/${p.epochs} loss ${fmt(p.loss)}`;
+  return `${s.jobId.padEnd(28)} ${s.status.padEnd(10)} ${detail}`.trimEnd();
+}
+
 export function registerClusterCommands(program: Command): void {
   program
     .command('submit')
@@ -107,7 +141,8 @@ export function registerClusterCommands(program: Command): void {
     .option('--submit <job>', 'run this job, follow it, stop everything and exit with its fate')
     .option('-o, --out <model.json>', 'with --submit: write the model')
     .option('--json', 'with --submit: print one JSON result on stdout (service logs go to stderr)')
-    .action(async (flags: { workers: string; submit?: string; out?: string; json?: boolean }) => {
+    .option('--redis-logs', 'show the private redis-server\'s own log (banner, memory-overcommit warning)')
+    .action(async (flags: { workers: string; submit?: string; out?: string; json?: boolean; redisLogs?: boolean }) => {
       const { clusterCommand } = await import('./cluster.js');
       await clusterCommand(flags, async (c, jobId, extra) => finish(c, await follow(c, jobId, flags.json), { json: flags.json }, extra));
     });
@@ -126,12 +161,11 @@ export function registerClusterCommands(program: Command): void {
   program
     .command('list')
     .description('jobs, newest first')
-    .option('-n, --limit <n>', 'how many', '50')
+    .option('-n, --limit <n>', 'how many', positiveInt(10_000), 50)
     .option('--json', 'JSON output')
-    .action((flags: { limit: string; json?: boolean }) => withClient(async (c) => {
-      const jobs = await c.list(Number(flags.limit) || 50);
-      out(flags.json, jobs, () => jobs.length === 0 ? 'no jobs' : jobs.map((s) =>
-        `${s.jobId.padEnd(28)} ${s.status.padEnd(10)} ${s.progress ? `epoch ${s.progress.epoch}/${s.progress.epochs} loss ${fmt(s.progress.loss)}` : ''}`).join('\n'));
+    .action((flags: { limit: number; json?: boolean }) => withClient(async (c) => {
+      const jobs = await c.list(flags.limit);
+      out(flags.json, jobs, () => jobs.length === 0 ? 'no jobs' : jobs.map(listLine).join('\n'));
     }));
 
   program

@@ -10,6 +10,7 @@ import { ClusterClient, RedisUnavailableError, clusterEnv, connectChecked, redac
 import { CliError } from '../errors.js';
 import { freePort, redisServerArgs } from '../local-redis.js';
 import { coordinatorComputes, reportPayoff } from './payoff.js';
+import { onClosedStdout } from '../closed-stdout.js';
 
 const APPS = fileURLToPath(new URL('../../../', import.meta.url));
 /** The same commands the compose file runs (docker-compose.yml `command:`), as local processes. */
@@ -29,7 +30,12 @@ export interface ClusterFlags {
   submit?: string;
   out?: string;
   json?: boolean;
+  /** show redis-server's own log lines (its banner, the memory-overcommit warning) */
+  redisLogs?: boolean;
 }
+
+/** redis-server's last lines, kept quiet unless asked, shown if it stops on its own. */
+const REDIS_TAIL = 20;
 
 /**
  * `redgrad cluster`: Redis (REDIS_URL, or a private redis-server with AOF plus a second one without
@@ -62,6 +68,7 @@ export async function clusterCommand(flags: ClusterFlags, follow: (c: ClusterCli
     if (redisDir) rmSync(redisDir, { recursive: true, force: true });
   })());
 
+  const forgetStdout = onClosedStdout(stopAll);
   const onSignal = () => {
     say('stopping everything this command started…');
     void stopAll().then(() => process.exit(130));
@@ -69,14 +76,20 @@ export async function clusterCommand(flags: ClusterFlags, follow: (c: ClusterCli
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
-  const start = (name: string, command: readonly string[], env: NodeJS.ProcessEnv): Child => {
+  const start = (name: string, command: readonly string[], env: NodeJS.ProcessEnv, quiet = false): Child => {
     const proc = spawn(command[0] === 'node' ? process.execPath : command[0], command.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+    const held: string[] = [];
     for (const stream of [proc.stdout!, proc.stderr!]) {
-      createInterface({ input: stream }).on('line', (line) => logStream.write(`[${name}] ${readable(line)}\n`));
+      createInterface({ input: stream }).on('line', (line) => {
+        if (!quiet) logStream.write(`[${name}] ${readable(line)}\n`);
+        else if (held.push(line) > REDIS_TAIL) held.shift();
+      });
     }
     proc.once('exit', (code, signal) => {
-      if (!stopping) say(`${name} exited (${signal ?? `code ${code}`})`);
+      if (stopping) return;
+      for (const line of held) logStream.write(`[${name}] ${line}\n`);
+      say(`${name} exited (${signal ?? `code ${code}`})`);
     });
     const child = { name, proc, exited };
     children.push(child);
@@ -91,7 +104,7 @@ export async function clusterCommand(flags: ClusterFlags, follow: (c: ClusterCli
       redisDir = mkdtempSync(join(tmpdir(), 'redgrad-cluster-'));
       const startRedis = async (name: string, appendonly: boolean) => {
         const port = await freePort();
-        const redis = start(name, ['redis-server', ...redisServerArgs(port, redisDir!, { appendonly }), '--loglevel', 'warning'], process.env);
+        const redis = start(name, ['redis-server', ...redisServerArgs(port, redisDir!, { appendonly }), '--loglevel', 'warning'], process.env, !flags.redisLogs);
         const failed = await new Promise<Error | null>((resolve) => {
           redis.proc.once('error', (e) => resolve(e));
           setTimeout(() => resolve(null), 200);
@@ -129,6 +142,7 @@ export async function clusterCommand(flags: ClusterFlags, follow: (c: ClusterCli
     await client.close();
   } finally {
     await stopAll();
+    forgetStdout();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

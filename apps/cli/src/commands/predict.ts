@@ -1,22 +1,64 @@
-import { readInputText } from '@redgrad/errors';
+import { gunzipSync } from 'node:zlib';
+import { readInputBytes, readInputText } from '@redgrad/errors';
 import { classIndex } from '@redgrad/nn';
-import { parseFeatureCsv, readCsv, readIdx, scaleFeatures } from '@redgrad/data';
+import { DataError, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, parseFeatureCsv, parseIdx, readCsv, readIdx, scaleFeatures } from '@redgrad/data';
 import type { Dataset } from '@redgrad/data';
 import { dataForModel, evaluate, modelFromJson, networkFor } from '@redgrad/train';
 import type { Model } from '@redgrad/train';
 import { CliError } from '../errors.js';
 import { fmt } from '../progress.js';
+import { halfMseNote } from './train.js';
 
 async function loadModel(path: string): Promise<Model> {
   return modelFromJson(await readInputText(path), path);
 }
 
-/** `redgrad predict model.json data.csv`: one prediction per row, as CSV or JSON lines. */
+type InputKind = 'csv' | 'idx-images' | 'idx-labels';
+
+/**
+ * What a data file is, by its content rather than its name: IDX by its magic (inside gzip too),
+ * CSV when it is text; any other binary file is refused by name.
+ */
+function inputKind(bytes: Uint8Array, path: string): InputKind {
+  let head = bytes.subarray(0, 4096);
+  const gzipped = bytes[0] === 0x1f && bytes[1] === 0x8b;
+  if (gzipped) {
+    try {
+      head = gunzipSync(bytes).subarray(0, 4096);
+    } catch (e) {
+      throw new DataError(`${path}: gzip data is corrupt (${(e as Error).message})`);
+    }
+  }
+  const magic = head.length >= 4 ? new DataView(head.buffer, head.byteOffset, 4).getUint32(0, false) : -1;
+  if (magic === IDX_IMAGES_MAGIC) return 'idx-images';
+  if (magic === IDX_LABELS_MAGIC) return 'idx-labels';
+  if (gzipped || head.includes(0)) {
+    throw new CliError(`${path}: a binary file that is neither CSV nor IDX (MNIST images 0x00000803 / labels 0x00000801, raw or .gz)`);
+  }
+  return 'csv';
+}
+
+/** Unscaled features [n, inputs] of a CSV (columns by the model's feature names) or an IDX images file. */
+async function featuresOf(model: Model, dataPath: string): Promise<{ x: Float32Array; n: number }> {
+  const inputs = model.arch.layers[0].inputs;
+  const bytes = await readInputBytes(dataPath);
+  const kind = inputKind(bytes, dataPath);
+  if (kind === 'idx-labels') throw new CliError(`${dataPath}: is an IDX labels file; predict takes the images file`);
+  if (kind === 'csv') return parseFeatureCsv(Buffer.from(bytes).toString('utf8'), { source: dataPath, features: inputs, featureNames: model.featureNames });
+  const images = parseIdx(bytes, dataPath, IDX_IMAGES_MAGIC);
+  const [n, rows, cols] = images.dims;
+  if (rows * cols !== inputs) throw new DataError(`${dataPath}: has ${rows}×${cols} = ${rows * cols} pixels per image, the model expects ${inputs}`);
+  const x = new Float32Array(n * inputs); // [n, rows*cols], pixels / 255 as in training
+  for (let i = 0; i < x.length; i++) x[i] = images.data[i] / 255;
+  return { x, n };
+}
+
+/** `redgrad predict model.json data.csv` (or an IDX images file): one prediction per row, as CSV or JSON lines. */
 export async function predictCommand(modelPath: string, dataPath: string, flags: { json?: boolean }): Promise<void> {
   const model = await loadModel(modelPath);
   const inputs = model.arch.layers[0].inputs;
   const outputs = model.arch.layers[model.arch.layers.length - 1].outputs;
-  const { x, n } = parseFeatureCsv(await readInputText(dataPath), { source: dataPath, features: inputs, featureNames: model.featureNames });
+  const { x, n } = await featuresOf(model, dataPath);
   const scaled = model.scaling ? scaleFeatures(x, n, inputs, model.scaling, dataPath) : x;
   const net = networkFor(model);
   const out: string[] = [];
@@ -42,7 +84,9 @@ export async function predictCommand(modelPath: string, dataPath: string, flags:
 export async function evaluateCommand(modelPath: string, dataPath: string, flags: { labels?: string; label?: string; json?: boolean }): Promise<void> {
   const model = await loadModel(modelPath);
   let ds: Dataset;
-  if (flags.labels || /idx\d?-ubyte(\.gz)?$|\.idx(\.gz)?$/.test(dataPath)) {
+  const kind = inputKind(await readInputBytes(dataPath), dataPath);
+  if (kind === 'idx-labels') throw new CliError(`${dataPath}: is an IDX labels file; give the images file, and this one as --labels`);
+  if (flags.labels || kind === 'idx-images') {
     if (!flags.labels) throw new CliError(`${dataPath}: an IDX image file needs its labels: --labels LABELS-FILE`);
     ds = await readIdx(dataPath, flags.labels, { classes: model.classes });
   } else {
@@ -64,7 +108,7 @@ export async function evaluateCommand(modelPath: string, dataPath: string, flags
       lines.push(names[i].padEnd(w) + row.map((v) => String(v).padStart(w)).join(''));
     });
   } else {
-    lines.push(`MSE ${fmt(ev.mse, 6)}  R² ${fmt(ev.r2)}`);
+    lines.push(`MSE ${fmt(ev.mse, 6)}  R² ${fmt(ev.r2)}  (${halfMseNote(model.arch.layers[model.arch.layers.length - 1].outputs)})`);
   }
   process.stdout.write(lines.join('\n') + '\n');
 }
