@@ -17,14 +17,23 @@ export interface BenchModel {
 
 export const MODELS: BenchModel[] = [
   {
-    name: '784-256-128-10', features: 784, classes: 10,
-    hidden: [{ size: 256, activation: 'relu' }, { size: 128, activation: 'relu' }],
-    samples: 8192, batches: [32, 128, 512],
+    name: '784-256-128-10',
+    features: 784,
+    classes: 10,
+    hidden: [
+      { size: 256, activation: 'relu' },
+      { size: 128, activation: 'relu' },
+    ],
+    samples: 8192,
+    batches: [32, 128, 512],
   },
   {
-    name: '4-16-3', features: 4, classes: 3,
+    name: '4-16-3',
+    features: 4,
+    classes: 3,
     hidden: [{ size: 16, activation: 'tanh' }],
-    samples: 4096, batches: [16],
+    samples: 4096,
+    batches: [16],
   },
 ];
 
@@ -47,4 +56,5 @@ export function summarize(windowRates: number[]): { best: number; median: number
   return { best: sorted[sorted.length - 1], median };
 }
 
-export const trainKey = (kernel: string, model: string, batch: number) => `train.${kernel}.${model}.b${batch}.samplesPerSec`;
+export const trainKey = (kernel: string, model: string, batch: number) =>
+  `train.${kernel}.${model}.b${batch}.samplesPerSec`;

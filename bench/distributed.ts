@@ -50,17 +50,46 @@ function syntheticMnistLike(N: number, seed = 7): Dataset {
   for (let i = 0; i < x.length; i++) x[i] = Math.fround(Math.floor(rnd() * 256) / 255);
   const y = new Float32Array(N * 10); // [N, 10] one-hot
   for (let i = 0; i < N; i++) y[i * 10 + Math.floor(rnd() * 10)] = 1;
-  return { name: 'synthetic', task: 'classification', n: N, features: 784, outputs: 10, x, y, classes: Array.from({ length: 10 }, (_, i) => String(i)) };
+  return {
+    name: 'synthetic',
+    task: 'classification',
+    n: N,
+    features: 784,
+    outputs: 10,
+    x,
+    y,
+    classes: Array.from({ length: 10 }, (_, i) => String(i)),
+  };
 }
 
-function job(kernel: string, batch: number, shardSize: number, epochs: number, gradientEncoding = 'f32', data = syntheticMnistLike(samplesFor(batch))): PreparedJob {
+function job(
+  kernel: string,
+  batch: number,
+  shardSize: number,
+  epochs: number,
+  gradientEncoding = 'f32',
+  data = syntheticMnistLike(samplesFor(batch)),
+): PreparedJob {
   const spec = validateJobSpec({
     gradientEncoding,
-    name: 'bench', data: { builtin: 'iris' }, testSplit: 0, scaling: 'none', kernel,
-    model: { hidden: [256, 128], activation: 'relu', output: 'softmax' }, loss: 'cross-entropy',
-    optimizer: { type: 'adam', lr: 0.001 }, batchSize: batch, shardSize, epochs, seed: 1,
+    name: 'bench',
+    data: { builtin: 'iris' },
+    testSplit: 0,
+    scaling: 'none',
+    kernel,
+    model: { hidden: [256, 128], activation: 'relu', output: 'softmax' },
+    loss: 'cross-entropy',
+    optimizer: { type: 'adam', lr: 0.001 },
+    batchSize: batch,
+    shardSize,
+    epochs,
+    seed: 1,
   });
-  return preparedJob(spec, data, undefined, { method: 'none', offset: new Array(784).fill(0), scale: new Array(784).fill(1) });
+  return preparedJob(spec, data, undefined, {
+    method: 'none',
+    offset: new Array(784).fill(0),
+    scale: new Array(784).fill(1),
+  });
 }
 
 async function startRedis(opts: { appendonly: boolean }): Promise<{ url: string; proc: ChildProcess; dir: string }> {
@@ -71,7 +100,8 @@ async function startRedis(opts: { appendonly: boolean }): Promise<{ url: string;
   const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => 100, maxRetriesPerRequest: null });
   probe.on('error', () => {}); // refused until the server is up
   await probe.connect().catch(() => {});
-  for (let i = 0; i < 100 && (await probe.ping().catch(() => '')) !== 'PONG'; i++) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 100 && (await probe.ping().catch(() => '')) !== 'PONG'; i++)
+    await new Promise((r) => setTimeout(r, 50));
   probe.disconnect();
   return { url, proc, dir };
 }
@@ -112,7 +142,12 @@ async function redisCpuMs(redis: Redis): Promise<number> {
 }
 
 /** `kernels` must be the ones the backend computes with (a wasm kernels object owns its arena). */
-async function timeTraining(j: PreparedJob, backend: GradientBackend, kernels: Kernels, cpu?: CpuSampler): Promise<RunFigures> {
+async function timeTraining(
+  j: PreparedJob,
+  backend: GradientBackend,
+  kernels: Kernels,
+  cpu?: CpuSampler,
+): Promise<RunFigures> {
   // first epoch warms up caches (data set download, JIT, weights versions); the second is timed
   let warmSteps = 0;
   let t0 = 0;
@@ -120,10 +155,13 @@ async function timeTraining(j: PreparedJob, backend: GradientBackend, kernels: K
   const stepsPerEpoch = Math.ceil(j.train.n / batch);
   const before = backend instanceof QueueBackend ? { ...backend.timings } : undefined;
   let snapshot = before;
-  let updateMs = 0, lastStepEnd = 0;
-  let cpu0: Record<string, number> = {}, cpu1: Record<string, number> = {};
+  let updateMs = 0,
+    lastStepEnd = 0;
+  let cpu0: Record<string, number> = {},
+    cpu1: Record<string, number> = {};
   await train(j, {
-    backend, kernels,
+    backend,
+    kernels,
     onStep: async (p) => {
       const now = performance.now();
       if (p.step === stepsPerEpoch) {
@@ -147,8 +185,13 @@ async function timeTraining(j: PreparedJob, backend: GradientBackend, kernels: K
     const accounted = per('encodeMs') + per('publishMs') + per('waitMs') + per('acceptMs') + per('localComputeMs');
     updateMs = out.stepMs - accounted;
     out.breakdown = {
-      workerComputeMs: per('workerComputeMs'), encodeDecodeMs: per('encodeMs'), redisPublishMs: per('publishMs'),
-      waitMs: per('waitMs'), sumShardsMs: per('acceptMs'), coordinatorComputeMs: per('localComputeMs'), updateAndLoopMs: updateMs,
+      workerComputeMs: per('workerComputeMs'),
+      encodeDecodeMs: per('encodeMs'),
+      redisPublishMs: per('publishMs'),
+      waitMs: per('waitMs'),
+      sumShardsMs: per('acceptMs'),
+      coordinatorComputeMs: per('localComputeMs'),
+      updateAndLoopMs: updateMs,
     };
     for (const [k, v] of Object.entries(cpu1)) out.breakdown[`cpu.${k}Ms`] = (v - cpu0[k]) / steps;
   }
@@ -157,7 +200,13 @@ async function timeTraining(j: PreparedJob, backend: GradientBackend, kernels: K
 
 /** [workers, gradient encoding, shards the coordinator computes itself] of each cluster run. */
 type ClusterRun = readonly [workers: number, encoding: 'f32' | 'bf16', coordinatorShards: number];
-const ALL_RUNS: ClusterRun[] = [[1, 'f32', 0], [2, 'f32', 0], [1, 'bf16', 0], [2, 'bf16', 0], [1, 'f32', 1]];
+const ALL_RUNS: ClusterRun[] = [
+  [1, 'f32', 0],
+  [2, 'f32', 0],
+  [1, 'bf16', 0],
+  [2, 'bf16', 0],
+  [1, 'f32', 1],
+];
 
 /** The issue's targets for the runs above; which apply depends on the batch size. */
 export interface DistributedTarget {
@@ -170,20 +219,32 @@ export interface DistributedTarget {
 
 export function distributedTargets(batch: number): DistributedTarget[] {
   const t: DistributedTarget[] = [
-    { figure: 'workers1.overheadOverFloor', max: 2, label: `batch ${batch}: 1 worker's overhead per step ≤ 2× its floor` },
-    { figure: 'workers2.overheadOverFloor', max: 2, label: `batch ${batch}: 2 workers' overhead per step ≤ 2× their floor` },
+    {
+      figure: 'workers1.overheadOverFloor',
+      max: 2,
+      label: `batch ${batch}: 1 worker's overhead per step ≤ 2× its floor`,
+    },
+    {
+      figure: 'workers2.overheadOverFloor',
+      max: 2,
+      label: `batch ${batch}: 2 workers' overhead per step ≤ 2× their floor`,
+    },
   ];
   if (batch === 1024) {
     t.push({ figure: 'ratio.workers1_over_local', min: 0.9, label: 'batch 1024: 1 worker ≥ 0.9× local' });
     t.push({ figure: 'ratio.workers2_over_local', min: 1.5, label: 'batch 1024: 2 workers ≥ 1.5× local' });
   }
-  if (batch === 256) t.push({ figure: 'ratio.workers2_over_local', min: 1.0, label: 'batch 256: 2 workers ≥ 1.0× local' });
+  if (batch === 256)
+    t.push({ figure: 'ratio.workers2_over_local', min: 1.0, label: 'batch 256: 2 workers ≥ 1.0× local' });
   return t;
 }
 
-export const targetMet = (t: { min?: number; max?: number }, v: number) => (t.min === undefined || v >= t.min) && (t.max === undefined || v <= t.max);
+export const targetMet = (t: { min?: number; max?: number }, v: number) =>
+  (t.min === undefined || v >= t.min) && (t.max === undefined || v <= t.max);
 
-export async function benchDistributed(opts: { kernel?: string; batch?: number; shardSize?: number; runs?: ClusterRun[]; log?: (s: string) => void } = {}): Promise<Record<string, number>> {
+export async function benchDistributed(
+  opts: { kernel?: string; batch?: number; shardSize?: number; runs?: ClusterRun[]; log?: (s: string) => void } = {},
+): Promise<Record<string, number>> {
   const kernel = opts.kernel ?? 'wasm-simd';
   const batch = opts.batch ?? 256;
   const shardSize = opts.shardSize ?? 128;
@@ -198,12 +259,17 @@ export async function benchDistributed(opts: { kernel?: string; batch?: number; 
   const local = await timeTraining(j, new LocalBackend(j.arch, kernels, j.train, true, shardSize), kernels);
   put('local.samplesPerSec', local.samplesPerSec);
   put('local.stepMs', local.stepMs);
-  log(`distributed bench (${kernel}, batch ${batch}, shard ${shardSize}): local ${Math.round(local.samplesPerSec)} samples/s (${local.stepMs.toFixed(1)} ms/step)`);
+  log(
+    `distributed bench (${kernel}, batch ${batch}, shard ${shardSize}): local ${Math.round(local.samplesPerSec)} samples/s (${local.stepMs.toFixed(1)} ms/step)`,
+  );
 
   // Redis as docker-compose.yml runs it: job state persistent (AOF), step traffic wherever the
   // compose file sends it
   const redis = await startRedis({ appendonly: true });
-  const stepRedis = process.env.REDGRAD_STEP_REDIS_URL || !composeSplitsStepTraffic() ? undefined : await startRedis({ appendonly: false });
+  const stepRedis =
+    process.env.REDGRAD_STEP_REDIS_URL || !composeSplitsStepTraffic()
+      ? undefined
+      : await startRedis({ appendonly: false });
   const stepUrl = process.env.REDGRAD_STEP_REDIS_URL || stepRedis?.url || redis.url;
   const prefix = 'bench';
   const keys = new Keys(prefix);
@@ -230,7 +296,15 @@ export async function benchDistributed(opts: { kernel?: string; batch?: number; 
       const jobId = `bench-${nWorkers}-${encoding}-${own}`;
       const run = encoding === 'f32' ? j : job(kernel, batch, shardSize, 2, encoding, j.train);
       const name = `workers${nWorkers}${encoding === 'f32' ? '' : `.${encoding}`}${own ? `.coordinatorShards${own}` : ''}`;
-      const record: JobRecord = { v: 1, jobId, spec: run.spec, kernel: kernels.name, trainHash: hash, scaling: j.scaling, submittedAt: Date.now() };
+      const record: JobRecord = {
+        v: 1,
+        jobId,
+        spec: run.spec,
+        kernel: kernels.name,
+        trainHash: hash,
+        scaling: j.scaling,
+        submittedAt: Date.now(),
+      };
       await conn.set(keys.jobSpec(jobId), JSON.stringify(record));
       // On a shared machine Redis' speed follows the neighbours' load: each configuration's floor
       // is measured just before it runs (before new workers start; the first one is the one
@@ -238,17 +312,33 @@ export async function benchDistributed(opts: { kernel?: string; batch?: number; 
       const before = i === 0 ? first : await measurePayloadCosts(stepUrl, 4 * params, 200);
       while (workers.length > nWorkers) workers.pop()!.kill('SIGTERM');
       while (workers.length < nWorkers) {
-        workers.push(spawn(process.execPath, [join(ROOT, 'apps/worker/bin/redgrad-worker.js')], {
-          env: {
-            ...process.env, REDIS_URL: redis.url, REDGRAD_PREFIX: prefix, REDGRAD_LOG_LEVEL: 'warn',
-            ...(stepUrl !== redis.url ? { REDGRAD_STEP_REDIS_URL: stepUrl } : {}),
-          },
-          stdio: ['ignore', 'ignore', 'inherit'],
-        }));
+        workers.push(
+          spawn(process.execPath, [join(ROOT, 'apps/worker/bin/redgrad-worker.js')], {
+            env: {
+              ...process.env,
+              REDIS_URL: redis.url,
+              REDGRAD_PREFIX: prefix,
+              REDGRAD_LOG_LEVEL: 'warn',
+              ...(stepUrl !== redis.url ? { REDGRAD_STEP_REDIS_URL: stepUrl } : {}),
+            },
+            stdio: ['ignore', 'ignore', 'inherit'],
+          }),
+        );
       }
       const backend = new QueueBackend({
-        redis: conn, steps: stepConn, blocking, queue, keys, jobId, dataHash: hash, kernel: kernels.name, paramCount: params,
-        taskTimeoutMs: 60_000, maxAttempts: 3, stepTtlSeconds: 600, log: pino({ level: 'warn' }),
+        redis: conn,
+        steps: stepConn,
+        blocking,
+        queue,
+        keys,
+        jobId,
+        dataHash: hash,
+        kernel: kernels.name,
+        paramCount: params,
+        taskTimeoutMs: 60_000,
+        maxAttempts: 3,
+        stepTtlSeconds: 600,
+        log: pino({ level: 'warn' }),
         workerSlots: () => nWorkers,
         local: own ? new LocalBackend(run.arch, kernels, run.train, true, shardSize) : undefined,
       });
@@ -266,7 +356,11 @@ export async function benchDistributed(opts: { kernel?: string; batch?: number; 
       put(`${name}.stepMs`, r.stepMs);
       for (const [k, v] of Object.entries(r.breakdown!)) put(`${name}.${k}`, v);
       // the floor of this configuration and how far above it the step runs
-      const floor = stepFloor(costs, { workers: nWorkers, weightBytes: 4 * params, resultBytes: (encoding === 'bf16' ? 2 : 4) * params });
+      const floor = stepFloor(costs, {
+        workers: nWorkers,
+        weightBytes: 4 * params,
+        resultBytes: (encoding === 'bf16' ? 2 : 4) * params,
+      });
       const computeMs = r.breakdown!.workerComputeMs + r.breakdown!.coordinatorComputeMs;
       const overheadMs = r.stepMs - computeMs / (nWorkers + (own ? 1 : 0));
       put(`${name}.floor.bytes`, floor.bytes);
@@ -278,16 +372,25 @@ export async function benchDistributed(opts: { kernel?: string; batch?: number; 
       put(`${name}.overheadOverFloor`, overheadMs / floor.floorMs);
       // what libs/cluster/src/payoff.ts calls fixedStepMs: overhead beyond moving the bytes
       put(`${name}.fixedMs`, overheadMs - floor.transferMs);
-      log(`  ${nWorkers} worker(s), ${encoding} gradients${own ? `, coordinator computes ${own} shard(s)` : ''}: ${Math.round(r.samplesPerSec)} samples/s (${r.stepMs.toFixed(1)} ms/step): ` +
-        Object.entries(r.breakdown!).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', '));
-      log(`    floor ${floor.floorMs.toFixed(2)} ms/step (${(floor.bytes / 1e6).toFixed(2)} MB: ${floor.transferMs.toFixed(2)} ms of transfer + ${floor.roundTripMs.toFixed(2)} ms of round trips); ` +
-        `overhead ${overheadMs.toFixed(2)} ms/step (step − compute ${computeMs.toFixed(2)} / ${nWorkers + (own ? 1 : 0)}) = ${(overheadMs / floor.floorMs).toFixed(1)}× the floor`);
+      log(
+        `  ${nWorkers} worker(s), ${encoding} gradients${own ? `, coordinator computes ${own} shard(s)` : ''}: ${Math.round(r.samplesPerSec)} samples/s (${r.stepMs.toFixed(1)} ms/step): ` +
+          Object.entries(r.breakdown!)
+            .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+            .join(', '),
+      );
+      log(
+        `    floor ${floor.floorMs.toFixed(2)} ms/step (${(floor.bytes / 1e6).toFixed(2)} MB: ${floor.transferMs.toFixed(2)} ms of transfer + ${floor.roundTripMs.toFixed(2)} ms of round trips); ` +
+          `overhead ${overheadMs.toFixed(2)} ms/step (step − compute ${computeMs.toFixed(2)} / ${nWorkers + (own ? 1 : 0)}) = ${(overheadMs / floor.floorMs).toFixed(1)}× the floor`,
+      );
     }
     const rate = (name: string) => figures[`${base}.${name}.samplesPerSec`];
     if (rate('workers1') !== undefined) put('ratio.workers1_over_local', rate('workers1') / local.samplesPerSec);
     if (rate('workers2') !== undefined) put('ratio.workers2_over_local', rate('workers2') / local.samplesPerSec);
-    if (rate('workers1') !== undefined && rate('workers2') !== undefined) put('ratio.workers2_over_workers1', rate('workers2') / rate('workers1'));
-    log(`  ratios: 1 worker / local ${figures[`${base}.ratio.workers1_over_local`]}; 2 workers / local ${figures[`${base}.ratio.workers2_over_local`]}; 2 workers / 1 worker ${figures[`${base}.ratio.workers2_over_workers1`]}`);
+    if (rate('workers1') !== undefined && rate('workers2') !== undefined)
+      put('ratio.workers2_over_workers1', rate('workers2') / rate('workers1'));
+    log(
+      `  ratios: 1 worker / local ${figures[`${base}.ratio.workers1_over_local`]}; 2 workers / local ${figures[`${base}.ratio.workers2_over_local`]}; 2 workers / 1 worker ${figures[`${base}.ratio.workers2_over_workers1`]}`,
+    );
     for (const t of distributedTargets(batch)) {
       const v = figures[`${base}.${t.figure}`];
       if (v !== undefined) log(`  ${targetMet(t, v) ? 'met   ' : 'MISSED'}  ${t.label}: ${v}`);
@@ -311,9 +414,11 @@ export async function benchDistributed(opts: { kernel?: string; batch?: number; 
 
 function logPayloadCosts(log: (s: string) => void, c: PayloadCosts, where: string): void {
   const mbps = (ms: number) => (c.bytes / 1e3 / Math.max(1e-6, ms - c.pingMs)).toFixed(0);
-  log(`  Redis for step traffic (${where}), medians of ${c.reps}: round trip ${c.pingMs.toFixed(3)} ms; ${(c.bytes / 1e6).toFixed(2)} MB payload ` +
-    `SET ${c.setMs.toFixed(2)} ms (${mbps(c.setMs)} MB/s), GET ${c.getMs.toFixed(2)} ms (${mbps(c.getMs)} MB/s), ` +
-    `XADD ${c.xaddMs.toFixed(2)} ms (${mbps(c.xaddMs)} MB/s), XREAD ${c.xreadMs.toFixed(2)} ms (${mbps(c.xreadMs)} MB/s)`);
+  log(
+    `  Redis for step traffic (${where}), medians of ${c.reps}: round trip ${c.pingMs.toFixed(3)} ms; ${(c.bytes / 1e6).toFixed(2)} MB payload ` +
+      `SET ${c.setMs.toFixed(2)} ms (${mbps(c.setMs)} MB/s), GET ${c.getMs.toFixed(2)} ms (${mbps(c.getMs)} MB/s), ` +
+      `XADD ${c.xaddMs.toFixed(2)} ms (${mbps(c.xaddMs)} MB/s), XREAD ${c.xreadMs.toFixed(2)} ms (${mbps(c.xreadMs)} MB/s)`,
+  );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

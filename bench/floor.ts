@@ -46,7 +46,13 @@ export async function measurePayloadCosts(url: string, bytes: number, reps = 300
   const key = `bench-floor:${process.pid}:value`;
   const stream = `bench-floor:${process.pid}:stream`;
   const payload = randomBytes(bytes); // incompressible, like float32 weights
-  const times = { ping: [] as number[], set: [] as number[], get: [] as number[], xadd: [] as number[], xread: [] as number[] };
+  const times = {
+    ping: [] as number[],
+    set: [] as number[],
+    get: [] as number[],
+    xadd: [] as number[],
+    xread: [] as number[],
+  };
   const timed = async (into: number[] | null, op: () => Promise<unknown>) => {
     const t0 = performance.now();
     await op();
@@ -67,8 +73,13 @@ export async function measurePayloadCosts(url: string, bytes: number, reps = 300
     redis.disconnect();
   }
   return {
-    bytes, reps, pingMs: median(times.ping), setMs: median(times.set), getMs: median(times.get),
-    xaddMs: median(times.xadd), xreadMs: median(times.xread),
+    bytes,
+    reps,
+    pingMs: median(times.ping),
+    setMs: median(times.set),
+    getMs: median(times.get),
+    xaddMs: median(times.xadd),
+    xreadMs: median(times.xread),
   };
 }
 
@@ -80,8 +91,13 @@ export async function measurePayloadCosts(url: string, bytes: number, reps = 300
 export function lesserCosts(a: PayloadCosts, b: PayloadCosts): PayloadCosts {
   if (a.bytes !== b.bytes) throw new Error(`payload sizes differ: ${a.bytes} and ${b.bytes} bytes`);
   return {
-    bytes: a.bytes, reps: a.reps + b.reps, pingMs: Math.min(a.pingMs, b.pingMs), setMs: Math.min(a.setMs, b.setMs),
-    getMs: Math.min(a.getMs, b.getMs), xaddMs: Math.min(a.xaddMs, b.xaddMs), xreadMs: Math.min(a.xreadMs, b.xreadMs),
+    bytes: a.bytes,
+    reps: a.reps + b.reps,
+    pingMs: Math.min(a.pingMs, b.pingMs),
+    setMs: Math.min(a.setMs, b.setMs),
+    getMs: Math.min(a.getMs, b.getMs),
+    xaddMs: Math.min(a.xaddMs, b.xaddMs),
+    xreadMs: Math.min(a.xreadMs, b.xreadMs),
   };
 }
 
@@ -100,11 +116,21 @@ export interface StepFloor {
  * result (`resultBytes`) per worker XADDed and XREAD. Commands are counted one after another:
  * Redis serves them on one thread.
  */
-export function stepFloor(c: PayloadCosts, o: { workers: number; weightBytes: number; resultBytes: number }): StepFloor {
+export function stepFloor(
+  c: PayloadCosts,
+  o: { workers: number; weightBytes: number; resultBytes: number },
+): StepFloor {
   const beyondRoundTrip = (ms: number, bytes: number) => (Math.max(0, ms - c.pingMs) * bytes) / c.bytes;
   const w = o.workers;
-  const transferMs = beyondRoundTrip(c.setMs, o.weightBytes) + w * beyondRoundTrip(c.getMs, o.weightBytes)
-    + w * (beyondRoundTrip(c.xaddMs, o.resultBytes) + beyondRoundTrip(c.xreadMs, o.resultBytes));
+  const transferMs =
+    beyondRoundTrip(c.setMs, o.weightBytes) +
+    w * beyondRoundTrip(c.getMs, o.weightBytes) +
+    w * (beyondRoundTrip(c.xaddMs, o.resultBytes) + beyondRoundTrip(c.xreadMs, o.resultBytes));
   const roundTripMs = STEP_ROUND_TRIPS * c.pingMs;
-  return { bytes: o.weightBytes * (1 + w) + 2 * o.resultBytes * w, transferMs, roundTripMs, floorMs: transferMs + roundTripMs };
+  return {
+    bytes: o.weightBytes * (1 + w) + 2 * o.resultBytes * w,
+    transferMs,
+    roundTripMs,
+    floorMs: transferMs + roundTripMs,
+  };
 }

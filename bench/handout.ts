@@ -18,14 +18,27 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function consumer(url: string, kind: string): Promise<void> {
   const redis = new Redis(url, { maxRetriesPerRequest: null });
-  const reply = async (sentAt: number) => { await redis.xadd('replies', '*', 'startLag', String(performance.timeOrigin + performance.now() - sentAt)); };
+  const reply = async (sentAt: number) => {
+    await redis.xadd('replies', '*', 'startLag', String(performance.timeOrigin + performance.now() - sentAt));
+  };
   if (kind === 'bullmq') {
     new Worker('tasks', async (job) => reply(job.data.sentAt), { connection: redis, prefix: '{b}', concurrency: 1 });
   } else {
     const blocking = redis.duplicate();
     await redis.xgroup('CREATE', 'tasks', 'workers', '$', 'MKSTREAM').catch(() => {});
     for (;;) {
-      const r = (await blocking.xreadgroup('GROUP', 'workers', 'c1', 'COUNT', 1, 'BLOCK', 1000, 'STREAMS', 'tasks', '>')) as [string, [string, string[]][]][] | null;
+      const r = (await blocking.xreadgroup(
+        'GROUP',
+        'workers',
+        'c1',
+        'COUNT',
+        1,
+        'BLOCK',
+        1000,
+        'STREAMS',
+        'tasks',
+        '>',
+      )) as [string, [string, string[]][]][] | null;
       if (!r) continue;
       for (const [id, fields] of r[0][1]) {
         await reply(Number(fields[1]));
@@ -39,7 +52,8 @@ async function producer(url: string, kind: string, n: number): Promise<{ startLa
   const redis = new Redis(url, { maxRetriesPerRequest: null });
   const blocking = redis.duplicate();
   const queue = kind === 'bullmq' ? new Queue('tasks', { connection: redis, prefix: '{b}' }) : null;
-  const lags: number[] = [], trips: number[] = [];
+  const lags: number[] = [],
+    trips: number[] = [];
   let last = '0';
   for (let i = 0; i < n + 20; i++) {
     const t0 = performance.now();
@@ -52,7 +66,10 @@ async function producer(url: string, kind: string, n: number): Promise<{ startLa
     while (r === null) r = (await blocking.xread('BLOCK', 5000, 'STREAMS', 'replies', last)) as Reply;
     const [id, fields] = r[0][1][0];
     last = id;
-    if (i >= 20) { lags.push(Number(fields[1])); trips.push(performance.now() - t0); }
+    if (i >= 20) {
+      lags.push(Number(fields[1]));
+      trips.push(performance.now() - t0);
+    }
   }
   await queue?.close();
   redis.disconnect();
@@ -71,7 +88,9 @@ if (process.argv[2] === 'consumer') {
     const server = spawn('redis-server', redisServerArgs(port, dir), { stdio: 'ignore' });
     const url = `redis://127.0.0.1:${port}`;
     await new Promise((r) => setTimeout(r, 300));
-    const c = spawn(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, 'consumer', url, kind], { stdio: 'inherit' });
+    const c = spawn(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, 'consumer', url, kind], {
+      stdio: 'inherit',
+    });
     await new Promise((r) => setTimeout(r, 1500));
     try {
       const r = await producer(url, kind, n);

@@ -34,10 +34,16 @@ function gflops(kernels: Kernels, op: Product, m: number, n: number, k: number, 
     for (let i = 0; i < len; i++) x[i] = rng.next() * 2 - 1;
     return x;
   };
-  const A = fill(m * k), B = fill(n * k), C = kernels.alloc(m * n), bias = fill(n);
-  const call = op === 'abt' ? () => kernels.matmulABt(A, B, C, m, n, k, bias)
-    : op === 'ab' ? () => kernels.matmulAB(A, B, C, m, n, k)
-    : () => kernels.matmulAtB(A, B, C, m, n, k);
+  const A = fill(m * k),
+    B = fill(n * k),
+    C = kernels.alloc(m * n),
+    bias = fill(n);
+  const call =
+    op === 'abt'
+      ? () => kernels.matmulABt(A, B, C, m, n, k, bias)
+      : op === 'ab'
+        ? () => kernels.matmulAB(A, B, C, m, n, k)
+        : () => kernels.matmulAtB(A, B, C, m, n, k);
   const warmEnd = performance.now() + 100;
   while (performance.now() < warmEnd) call();
   let best = 0;
@@ -67,7 +73,8 @@ export async function benchKernels(): Promise<Record<string, number>> {
   if (wasmSimdAvailable()) kernels.push(['wasm', createWasmKernels({ maxFloats: 8 * 1024 * 1024 })]);
   const results: Record<string, number> = {};
   for (const [label, impl] of kernels) {
-    let flops = 0, seconds = 0;
+    let flops = 0,
+      seconds = 0;
     for (const [op, m, n, k] of cases) {
       const rate = gflops(impl, op, m, n, k, new Rng(1));
       results[`gflops.${label}.${op}.${m}x${n}x${k}`] = rate;
@@ -90,6 +97,8 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     if (wasm !== undefined) row.push(wasm.toFixed(2).padStart(13), `${(wasm / js).toFixed(1)}×`.padStart(9));
     console.log(row.join(' '));
   }
-  const step = ['js', 'wasm'].filter((k) => results[`gflops.${k}.step`] !== undefined).map((k) => `${k} ${results[`gflops.${k}.step`].toFixed(2)}`);
+  const step = ['js', 'wasm']
+    .filter((k) => results[`gflops.${k}.step`] !== undefined)
+    .map((k) => `${k} ${results[`gflops.${k}.step`].toFixed(2)}`);
   console.log(`one training step's products together (GFLOP/s): ${step.join(', ')}`);
 }

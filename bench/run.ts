@@ -31,25 +31,63 @@ interface Target {
  */
 const DISTRIBUTED_CONFIGS = [
   { kernel: 'wasm-simd', batch: 256, shardSize: 128 },
-  { kernel: 'wasm-simd', batch: 1024, shardSize: 512, runs: [[1, 'f32', 0], [2, 'f32', 0], [1, 'f32', 1]] as const },
+  {
+    kernel: 'wasm-simd',
+    batch: 1024,
+    shardSize: 512,
+    runs: [
+      [1, 'f32', 0],
+      [2, 'f32', 0],
+      [1, 'f32', 1],
+    ] as const,
+  },
 ];
 
 const TARGETS: Target[] = [
   { key: 'gflops.wasm.abt.128x256x784', min: 40, label: 'wasm ≥ 40 GFLOP/s on the 128×784×256 forward product' },
   { key: 'gflops.js.abt.128x256x784', min: 5, label: 'js ≥ 5 GFLOP/s on the 128×784×256 forward product' },
-  { key: trainKey('wasm', '784-256-128-10', 128), min: 30_000, label: 'training (wasm) ≥ 30,000 samples/s at batch 128' },
+  {
+    key: trainKey('wasm', '784-256-128-10', 128),
+    min: 30_000,
+    label: 'training (wasm) ≥ 30,000 samples/s at batch 128',
+  },
   { key: trainKey('js', '784-256-128-10', 128), min: 5_000, label: 'training (js) ≥ 5,000 samples/s at batch 128' },
-  { key: 'ratio.wasm_over_torch.784-256-128-10.b128', min: 0.4, label: 'training (wasm) ≥ 0.4× PyTorch at batch 128, OpenBLAS picking its kernel' },
-  { key: 'ratio.wasm_over_torch-host.784-256-128-10.b128', min: 0.4, label: "training (wasm) ≥ 0.4× PyTorch at batch 128, this host's OpenBLAS settings" },
-  { key: 'ratio.wasm_over_torch.4-16-3.b16', min: 3, label: 'tiny 4-16-3 (wasm, the auto kernel) ≥ 3× PyTorch samples/s' },
+  {
+    key: 'ratio.wasm_over_torch.784-256-128-10.b128',
+    min: 0.4,
+    label: 'training (wasm) ≥ 0.4× PyTorch at batch 128, OpenBLAS picking its kernel',
+  },
+  {
+    key: 'ratio.wasm_over_torch-host.784-256-128-10.b128',
+    min: 0.4,
+    label: "training (wasm) ≥ 0.4× PyTorch at batch 128, this host's OpenBLAS settings",
+  },
+  {
+    key: 'ratio.wasm_over_torch.4-16-3.b16',
+    min: 3,
+    label: 'tiny 4-16-3 (wasm, the auto kernel) ≥ 3× PyTorch samples/s',
+  },
   { key: 'ratio.js_over_torch.4-16-3.b16', min: 3, label: 'tiny 4-16-3 (js) ≥ 3× PyTorch samples/s' },
-  ...DISTRIBUTED_CONFIGS.flatMap((c) => distributedTargets(c.batch).map((t) => ({
-    key: `distributed.${c.kernel}.b${c.batch}.s${c.shardSize}.${t.figure}`, min: t.min, max: t.max, label: `distributed (wasm, shard ${c.shardSize}), ${t.label}`,
-  }))),
-  { key: 'timeToAccuracy.cluster2_over_local', max: 1, label: 'Fashion-MNIST to 0.88 test accuracy: 2-worker cluster no slower than --local (wall time to the model)' },
+  ...DISTRIBUTED_CONFIGS.flatMap((c) =>
+    distributedTargets(c.batch).map((t) => ({
+      key: `distributed.${c.kernel}.b${c.batch}.s${c.shardSize}.${t.figure}`,
+      min: t.min,
+      max: t.max,
+      label: `distributed (wasm, shard ${c.shardSize}), ${t.label}`,
+    })),
+  ),
+  {
+    key: 'timeToAccuracy.cluster2_over_local',
+    max: 1,
+    label: 'Fashion-MNIST to 0.88 test accuracy: 2-worker cluster no slower than --local (wall time to the model)',
+  },
   // the local example trains 15 epochs though it passes 0.88 at about the 6th: this one compares
   // the moments each run first had a model that good
-  { key: 'timeToAccuracy.cluster2_over_local.firstReached', max: 1, label: 'Fashion-MNIST: 2-worker cluster first reaches 0.88 no later than --local' },
+  {
+    key: 'timeToAccuracy.cluster2_over_local.firstReached',
+    max: 1,
+    label: 'Fashion-MNIST: 2-worker cluster first reaches 0.88 no later than --local',
+  },
 ];
 
 const met = (t: Target, v: number) => (t.min === undefined || v >= t.min) && (t.max === undefined || v <= t.max);
@@ -62,11 +100,16 @@ function parseArgs(argv: string[]): { json: boolean; only: Set<Scenario> } {
     const a = argv[i];
     if (a === '--json') json = true;
     else if (a === '--only' || a.startsWith('--only=')) {
-      const list = a === '--only' ? argv[++i] ?? '' : a.slice('--only='.length);
-      const names = list.split(',').map((s) => s.trim()).filter(Boolean);
+      const list = a === '--only' ? (argv[++i] ?? '') : a.slice('--only='.length);
+      const names = list
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       const unknown = names.filter((n) => !(SCENARIOS as readonly string[]).includes(n));
       if (names.length === 0 || unknown.length > 0) {
-        throw new Error(`--only: expected a comma-separated list of ${SCENARIOS.join(', ')}, got ${JSON.stringify(list)}`);
+        throw new Error(
+          `--only: expected a comma-separated list of ${SCENARIOS.join(', ')}, got ${JSON.stringify(list)}`,
+        );
       }
       only = new Set(names as Scenario[]);
     } else throw new Error(`unknown argument ${JSON.stringify(a)} (known: --json, --only ${SCENARIOS.join(',')})`);
@@ -74,7 +117,8 @@ function parseArgs(argv: string[]): { json: boolean; only: Set<Scenario> } {
   return { json, only };
 }
 
-const fmt = (v: number | undefined, digits = 0) => (v === undefined ? '—' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+const fmt = (v: number | undefined, digits = 0) =>
+  v === undefined ? '—' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const targetNote = (figures: Record<string, number>, key: string) => {
   const t = TARGETS.find((x) => x.key === key);
   if (!t || figures[key] === undefined) return '';
@@ -82,13 +126,24 @@ const targetNote = (figures: Record<string, number>, key: string) => {
 };
 
 function kernelTable(f: Record<string, number>): string[] {
-  const rows = Object.keys(f).filter((k) => k.startsWith('gflops.js.')).map((k) => k.slice('gflops.js.'.length));
-  const lines = ['Kernels: GFLOP/s per product of the 784-256-128-10 MLP at batch 128 (best 50 ms window)', '  product  m×n×k        js      wasm   wasm/js'];
+  const rows = Object.keys(f)
+    .filter((k) => k.startsWith('gflops.js.'))
+    .map((k) => k.slice('gflops.js.'.length));
+  const lines = [
+    'Kernels: GFLOP/s per product of the 784-256-128-10 MLP at batch 128 (best 50 ms window)',
+    '  product  m×n×k        js      wasm   wasm/js',
+  ];
   for (const shape of rows) {
     const [op, mnk = 'all of them'] = shape.split('.');
-    const js = f[`gflops.js.${shape}`], wasm = f[`gflops.wasm.${shape}`];
-    const notes = (['js', 'wasm'] as const).map((k) => targetNote(f, `gflops.${k}.${shape}`) && `${k} ${targetNote(f, `gflops.${k}.${shape}`)}`).filter(Boolean).join('; ');
-    lines.push(`  ${op.padEnd(8)} ${mnk.padEnd(12)} ${fmt(js, 2).padStart(6)} ${fmt(wasm, 2).padStart(9)} ${(wasm !== undefined ? `${(wasm / js).toFixed(1)}×` : '—').padStart(8)}  ${notes}`);
+    const js = f[`gflops.js.${shape}`],
+      wasm = f[`gflops.wasm.${shape}`];
+    const notes = (['js', 'wasm'] as const)
+      .map((k) => targetNote(f, `gflops.${k}.${shape}`) && `${k} ${targetNote(f, `gflops.${k}.${shape}`)}`)
+      .filter(Boolean)
+      .join('; ');
+    lines.push(
+      `  ${op.padEnd(8)} ${mnk.padEnd(12)} ${fmt(js, 2).padStart(6)} ${fmt(wasm, 2).padStart(9)} ${(wasm !== undefined ? `${(wasm / js).toFixed(1)}×` : '—').padStart(8)}  ${notes}`,
+    );
   }
   return lines;
 }
@@ -102,7 +157,9 @@ function trainingTable(f: Record<string, number>, withTorch: boolean): string[] 
     for (const batch of model.batches) {
       const cell = (kernel: string) => {
         const best = f[trainKey(kernel, model.name, batch)];
-        return best === undefined ? '—'.padStart(17) : `${fmt(best)} (${fmt(f[`${trainKey(kernel, model.name, batch)}.median`])})`.padStart(17);
+        return best === undefined
+          ? '—'.padStart(17)
+          : `${fmt(best)} (${fmt(f[`${trainKey(kernel, model.name, batch)}.median`])})`.padStart(17);
       };
       const ratio = (key: string) => (f[key] === undefined ? '—' : `${f[key].toFixed(2)}×`);
       const row = [
@@ -112,7 +169,11 @@ function trainingTable(f: Record<string, number>, withTorch: boolean): string[] 
         fmt(f[`grad.wasm.${model.name}.b${batch}.samplesPerSec`]).padStart(26),
       ];
       if (withTorch) {
-        row.push(` ${cell('torch')}`, ratio(`ratio.wasm_over_torch.${model.name}.b${batch}`).padStart(11), ratio(`ratio.js_over_torch.${model.name}.b${batch}`).padStart(9));
+        row.push(
+          ` ${cell('torch')}`,
+          ratio(`ratio.wasm_over_torch.${model.name}.b${batch}`).padStart(11),
+          ratio(`ratio.js_over_torch.${model.name}.b${batch}`).padStart(9),
+        );
       }
       lines.push(row.join(' '));
     }
@@ -140,13 +201,20 @@ function torchRatios(f: Record<string, number>): Record<string, number> {
 
 /** The second PyTorch run, with this host's OpenBLAS settings, as its own small table. */
 function torchHostTable(f: Record<string, number>): string[] {
-  const lines = [`PyTorch with this host's OpenBLAS settings (${['OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE'].filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]}`).join(' ')}): samples/s and wasm/torch`];
+  const lines = [
+    `PyTorch with this host's OpenBLAS settings (${['OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE']
+      .filter((k) => process.env[k])
+      .map((k) => `${k}=${process.env[k]}`)
+      .join(' ')}): samples/s and wasm/torch`,
+  ];
   for (const model of MODELS) {
     for (const batch of model.batches) {
       const key = trainKey('torch-host', model.name, batch);
       if (f[key] === undefined) continue;
       const r = f[`ratio.wasm_over_torch-host.${model.name}.b${batch}`];
-      lines.push(`  ${model.name.padEnd(16)} ${String(batch).padStart(5)}  ${fmt(f[key]).padStart(10)}  ${r === undefined ? '—' : `${r.toFixed(2)}×`}`);
+      lines.push(
+        `  ${model.name.padEnd(16)} ${String(batch).padStart(5)}  ${fmt(f[key]).padStart(10)}  ${r === undefined ? '—' : `${r.toFixed(2)}×`}`,
+      );
     }
   }
   return lines;
@@ -155,7 +223,8 @@ function torchHostTable(f: Record<string, number>): string[] {
 async function runDistributed(): Promise<{ figures: Record<string, number>; note?: string }> {
   const figures: Record<string, number> = {};
   try {
-    for (const c of DISTRIBUTED_CONFIGS) Object.assign(figures, await benchDistributed({ ...c, runs: c.runs?.slice(), log: (s) => console.log(s) }));
+    for (const c of DISTRIBUTED_CONFIGS)
+      Object.assign(figures, await benchDistributed({ ...c, runs: c.runs?.slice(), log: (s) => console.log(s) }));
     return { figures };
   } catch (e) {
     return { figures, note: `distributed: failed (${(e as Error).message})` };
@@ -169,7 +238,9 @@ async function main(): Promise<void> {
   // scenario itself logs, goes to stderr.
   const stdoutLog = console.log;
   if (json) console.log = console.error;
-  const say = (...lines: string[]) => { for (const l of lines) console.log(l); };
+  const say = (...lines: string[]) => {
+    for (const l of lines) console.log(l);
+  };
   const secondsSince = (t0: number) => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
 
   say(`redgrad bench — node ${process.version}, ${process.arch}; scenarios: ${[...only].join(', ')}`, '');
@@ -194,14 +265,21 @@ async function main(): Promise<void> {
     torchAvailable = torch.available;
     say(...torch.notes, ...(host?.notes ?? []), `  (torch: ${secondsSince(t0)})`, '');
   }
-  if (only.has('training') || torchAvailable) say(...trainingTable(figures, torchAvailable), ...(trainingTime ? [`  (${trainingTime})`] : []), '');
+  if (only.has('training') || torchAvailable)
+    say(...trainingTable(figures, torchAvailable), ...(trainingTime ? [`  (${trainingTime})`] : []), '');
   if (only.has('training') && hostPinsOpenBlas() && torchAvailable) say(...torchHostTable(figures), '');
   if (only.has('distributed')) {
     const t0 = performance.now();
     const { figures: d, note } = await runDistributed();
     Object.assign(figures, d);
     if (note) say(note, '');
-    else say('Distributed:', ...Object.entries(d).map(([k, v]) => `  ${k.padEnd(60)} ${fmt(v, 2)}`), `  (distributed: ${secondsSince(t0)})`, '');
+    else
+      say(
+        'Distributed:',
+        ...Object.entries(d).map(([k, v]) => `  ${k.padEnd(60)} ${fmt(v, 2)}`),
+        `  (distributed: ${secondsSince(t0)})`,
+        '',
+      );
   }
   if (only.has('time-to-accuracy')) {
     const t0 = performance.now();
@@ -213,7 +291,10 @@ async function main(): Promise<void> {
   const checked = TARGETS.filter((t) => figures[t.key] !== undefined);
   if (checked.length > 0) {
     say('Targets (reported, not enforced):');
-    for (const t of checked) say(`  ${met(t, figures[t.key]) ? 'met   ' : 'MISSED'}  ${t.label}: ${fmt(figures[t.key], /ratio|OverFloor|_over_/.test(t.key) ? 2 : t.key.startsWith('gflops') ? 1 : 0)}`);
+    for (const t of checked)
+      say(
+        `  ${met(t, figures[t.key]) ? 'met   ' : 'MISSED'}  ${t.label}: ${fmt(figures[t.key], /ratio|OverFloor|_over_/.test(t.key) ? 2 : t.key.startsWith('gflops') ? 1 : 0)}`,
+      );
   }
   if (json) stdoutLog(JSON.stringify(figures));
 }

@@ -34,7 +34,12 @@ export interface TorchBench {
 export type TorchBlas = 'autodetect' | 'host';
 
 function torchEnv(blas: TorchBlas): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    OPENBLAS_NUM_THREADS: '1',
+    OMP_NUM_THREADS: '1',
+    MKL_NUM_THREADS: '1',
+  };
   if (blas === 'autodetect') {
     delete env.OPENBLAS_CORETYPE;
     delete env.OPENBLAS_L2_SIZE;
@@ -50,7 +55,8 @@ function describeBlas(loaded: string[]): string {
   const blas = loaded.find((p) => /blas/.test(p));
   if (!blas) return 'no BLAS library mapped';
   if (/openblas/.test(blas)) return `OpenBLAS (${blas})`;
-  if (/\/blas\/libblas\.so/.test(blas)) return `netlib reference BLAS, unoptimised (${blas}); install libopenblas0-pthread for a fair comparison`;
+  if (/\/blas\/libblas\.so/.test(blas))
+    return `netlib reference BLAS, unoptimised (${blas}); install libopenblas0-pthread for a fair comparison`;
   return blas;
 }
 
@@ -100,17 +106,31 @@ export async function benchTorch(blas: TorchBlas = 'autodetect'): Promise<TorchB
   } catch (e) {
     const err = e as Error & { stderr?: string };
     const last = err.stderr?.trim().split('\n').slice(-3).join(' | ');
-    return { figures: {}, notes: [`torch: not available (${python} ${SCRIPT} failed: ${last || err.message})`], available: false };
+    return {
+      figures: {},
+      notes: [`torch: not available (${python} ${SCRIPT} failed: ${last || err.message})`],
+      available: false,
+    };
   }
   const i = out.info;
   const notes = [
     `torch (${blas === 'autodetect' ? 'OpenBLAS picks its kernel' : "this host's OpenBLAS settings"}) ${i.torch} via ${python}, ${i.threads} thread(s); BLAS: ${describeBlas(i.loadedLibraries)}`,
     `  build: ${i.build.join(', ')}; mkl ${i.mkl}, mkldnn ${i.mkldnn}`,
-    `  child env: ${blas === 'autodetect' ? 'OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE unset; ' : ''}${Object.entries(i.threadEnv).map(([k, v]) => `${k}=${v}`).join(' ')}`,
+    `  child env: ${blas === 'autodetect' ? 'OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE unset; ' : ''}${Object.entries(
+      i.threadEnv,
+    )
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`,
     `  loaded: ${i.loadedLibraries.join(', ')}`,
   ];
-  if (i.openblasCore) notes.push(`  OpenBLAS kernel: ${i.openblasCore}, ${i.openblasThreads} thread(s) (${i.openblasConfig})`);
-  const figures = blas === 'autodetect' ? out.results : Object.fromEntries(Object.entries(out.results).map(([k, v]) => [k.replace(/^train\.torch\./, 'train.torch-host.'), v]));
+  if (i.openblasCore)
+    notes.push(`  OpenBLAS kernel: ${i.openblasCore}, ${i.openblasThreads} thread(s) (${i.openblasConfig})`);
+  const figures =
+    blas === 'autodetect'
+      ? out.results
+      : Object.fromEntries(
+          Object.entries(out.results).map(([k, v]) => [k.replace(/^train\.torch\./, 'train.torch-host.'), v]),
+        );
   return { figures, notes, available: true };
 }
 

@@ -16,7 +16,10 @@ import { LEARNING_RATE, MODELS, TIMING, summarize, trainKey } from './cases.js';
 import type { BenchModel } from './cases.js';
 
 /** Kernel label in figure names → the job spec's kernel choice. */
-const KERNELS: Array<[label: string, choice: 'js' | 'wasm-simd']> = [['js', 'js'], ['wasm', 'wasm-simd']];
+const KERNELS: Array<[label: string, choice: 'js' | 'wasm-simd']> = [
+  ['js', 'js'],
+  ['wasm', 'wasm-simd'],
+];
 
 /** x uniform in [0, 1), labels uniform one-hot: the speed does not depend on the values. */
 export function syntheticDataset(model: BenchModel, seed = 1): Dataset {
@@ -46,7 +49,11 @@ function benchJob(model: BenchModel, data: Dataset, batch: number, kernel: 'js' 
     shuffle: true,
     kernel,
   });
-  const identity = { method: 'none' as const, offset: new Array<number>(data.features).fill(0), scale: new Array<number>(data.features).fill(1) };
+  const identity = {
+    method: 'none' as const,
+    offset: new Array<number>(data.features).fill(0),
+    scale: new Array<number>(data.features).fill(1),
+  };
   return preparedJob(spec, data, undefined, identity);
 }
 
@@ -58,12 +65,17 @@ async function timeTraining(job: PreparedJob): Promise<number[]> {
   const timed = new Error('bench: timed enough steps');
   const rates: number[] = [];
   const t0 = performance.now();
-  const measureFrom = t0 + TIMING.warmupMs, measureUntil = measureFrom + TIMING.caseMs;
-  let windowStart = -1, windowSamples = 0;
+  const measureFrom = t0 + TIMING.warmupMs,
+    measureUntil = measureFrom + TIMING.caseMs;
+  let windowStart = -1,
+    windowSamples = 0;
   const onStep = (p: { samples: number }) => {
     const now = performance.now();
     if (windowStart < 0) {
-      if (now >= measureFrom) { windowStart = now; windowSamples = p.samples; }
+      if (now >= measureFrom) {
+        windowStart = now;
+        windowSamples = p.samples;
+      }
       return;
     }
     if (now - windowStart < TIMING.windowMs) return;
@@ -102,8 +114,13 @@ function timeGradient(job: PreparedJob): number[] {
   const end = performance.now() + TIMING.caseMs / 2;
   while (performance.now() < end) {
     const t0 = performance.now();
-    let t1 = t0, steps = 0;
-    while (t1 - t0 < TIMING.windowMs) { step(); steps++; t1 = performance.now(); }
+    let t1 = t0,
+      steps = 0;
+    while (t1 - t0 < TIMING.windowMs) {
+      step();
+      steps++;
+      t1 = performance.now();
+    }
     rates.push((steps * shard.length * 1000) / (t1 - t0));
   }
   return rates;
@@ -141,7 +158,8 @@ export async function benchTraining(): Promise<Record<string, number>> {
         results[`train.${label}.${model.name}.b${batch}.gflops`] = (best * flopsPerSample(job.arch)) / 1e9;
         results[`grad.${label}.${model.name}.b${batch}.samplesPerSec`] = summarize(timeGradient(job)).best;
       }
-      const js = results[trainKey('js', model.name, batch)], wasm = results[trainKey('wasm', model.name, batch)];
+      const js = results[trainKey('js', model.name, batch)],
+        wasm = results[trainKey('wasm', model.name, batch)];
       if (wasm !== undefined) results[`ratio.wasm_over_js.${model.name}.b${batch}`] = wasm / js;
     }
   }
@@ -149,5 +167,6 @@ export async function benchTraining(): Promise<Record<string, number>> {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  for (const [key, value] of Object.entries(await benchTraining())) console.log(key.padEnd(56), value.toFixed(key.startsWith('ratio') ? 2 : 0));
+  for (const [key, value] of Object.entries(await benchTraining()))
+    console.log(key.padEnd(56), value.toFixed(key.startsWith('ratio') ? 2 : 0));
 }

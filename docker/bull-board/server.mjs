@@ -66,7 +66,9 @@ app.get('/healthz', async (_req, res) => {
 });
 app.use(basePath, serverAdapter.getRouter());
 
-const server = app.listen(port, () => log('info', 'listening', { port, basePath, queues: QUEUES, bullPrefix: `{${prefix}}`, readOnlyMode }));
+const server = app.listen(port, () =>
+  log('info', 'listening', { port, basePath, queues: QUEUES, bullPrefix: `{${prefix}}`, readOnlyMode }),
+);
 
 let stopping = false;
 for (const sig of ['SIGTERM', 'SIGINT']) {

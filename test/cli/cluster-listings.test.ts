@@ -10,9 +10,14 @@ const redisUrl = inject('redisUrl');
 
 function redgrad(args: string[], prefix: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, REDIS_URL: redisUrl, REDGRAD_PREFIX: prefix } }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { env: { ...process.env, REDIS_URL: redisUrl, REDGRAD_PREFIX: prefix } },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -34,15 +39,36 @@ async function withPrefix(name: string, fn: (prefix: string, keys: Keys) => Prom
 }
 
 const progress = (jobId: string): JobProgress => ({
-  jobId, epoch: 3, epochs: 8, step: 30, steps: 80, loss: 0.123456, accuracy: 0.9, samplesPerSecond: 1000, workersSeen: 2, elapsedMs: 500,
+  jobId,
+  epoch: 3,
+  epochs: 8,
+  step: 30,
+  steps: 80,
+  loss: 0.123456,
+  accuracy: 0.9,
+  samplesPerSecond: 1000,
+  workersSeen: 2,
+  elapsedMs: 500,
 });
 
 describe('redgrad list', () => {
   it('lists jobs newest first, as lines and as JSON, and honours --limit', async () => {
     await withPrefix('list', async (prefix, keys) => {
       const jobs = [
-        { id: 'old-done', at: 1000, state: { status: 'completed' as const, name: 'old', result: { testLoss: 0.0812, testAccuracy: 0.9667, steps: 40 } } },
-        { id: 'mid-running', at: 2000, state: { status: 'running' as const, name: 'mid', progress: progress('mid-running') } },
+        {
+          id: 'old-done',
+          at: 1000,
+          state: {
+            status: 'completed' as const,
+            name: 'old',
+            result: { testLoss: 0.0812, testAccuracy: 0.9667, steps: 40 },
+          },
+        },
+        {
+          id: 'mid-running',
+          at: 2000,
+          state: { status: 'running' as const, name: 'mid', progress: progress('mid-running') },
+        },
         { id: 'new-queued', at: 3000, state: { status: 'queued' as const, name: 'new' } },
       ];
       for (const j of jobs) {
@@ -52,14 +78,24 @@ describe('redgrad list', () => {
       const human = await redgrad(['list'], prefix);
       expect(human.code).toBe(0);
       const lines = human.stdout.trim().split('\n');
-      expect(lines.map((l) => l.split(/\s+/).slice(0, 2))).toEqual([['new-queued', 'queued'], ['mid-running', 'running'], ['old-done', 'completed']]);
+      expect(lines.map((l) => l.split(/\s+/).slice(0, 2))).toEqual([
+        ['new-queued', 'queued'],
+        ['mid-running', 'running'],
+        ['old-done', 'completed'],
+      ]);
       expect(lines[1]).toMatch(/epoch 3\/8 loss 0\.1235$/);
       expect(lines[2]).toMatch(/test accuracy 0\.9667 loss 0\.0812$/);
 
       const json = await redgrad(['list', '--json'], prefix);
       const listed = JSON.parse(json.stdout);
       expect(listed.map((s: { jobId: string }) => s.jobId)).toEqual(['new-queued', 'mid-running', 'old-done']);
-      expect(listed[1]).toMatchObject({ status: 'running', name: 'mid', submittedAt: 2000, progress: progress('mid-running'), cancelRequested: false });
+      expect(listed[1]).toMatchObject({
+        status: 'running',
+        name: 'mid',
+        submittedAt: 2000,
+        progress: progress('mid-running'),
+        cancelRequested: false,
+      });
 
       const limited = await redgrad(['list', '-n', '1', '--json'], prefix);
       expect(JSON.parse(limited.stdout).map((s: { jobId: string }) => s.jobId)).toEqual(['new-queued']);
@@ -78,8 +114,23 @@ describe('redgrad workers', () => {
   it('shows live workers and what each computes; expired or malformed heartbeats are left out', async () => {
     await withPrefix('workers', async (prefix, keys) => {
       const now = Date.now();
-      const busy: WorkerHeartbeat = { workerId: 'w-busy', host: 'host-a', pid: 11, kernel: 'js', startedAt: now - 90_000, lastSeen: now, current: { jobId: 'job-1', step: 7, level: 1, index: 2 } };
-      const idle: WorkerHeartbeat = { workerId: 'w-idle', host: 'host-b', pid: 22, kernel: 'wasm-simd', startedAt: now - 5_000, lastSeen: now - 1000 };
+      const busy: WorkerHeartbeat = {
+        workerId: 'w-busy',
+        host: 'host-a',
+        pid: 11,
+        kernel: 'js',
+        startedAt: now - 90_000,
+        lastSeen: now,
+        current: { jobId: 'job-1', step: 7, level: 1, index: 2 },
+      };
+      const idle: WorkerHeartbeat = {
+        workerId: 'w-idle',
+        host: 'host-b',
+        pid: 22,
+        kernel: 'wasm-simd',
+        startedAt: now - 5_000,
+        lastSeen: now - 1000,
+      };
       for (const hb of [busy, idle]) {
         await redis.set(keys.worker(hb.workerId), encodeHeartbeat(hb), 'EX', 60);
         await redis.zadd(keys.workers(), hb.lastSeen, hb.workerId);

@@ -16,7 +16,8 @@ async function processesMarked(mark: string): Promise<number[]> {
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if ((await readFile(`/proc/${entry}/environ`, 'latin1')).includes(`REDGRAD_TEST_MARK=${mark}`)) pids.push(Number(entry));
+      if ((await readFile(`/proc/${entry}/environ`, 'latin1')).includes(`REDGRAD_TEST_MARK=${mark}`))
+        pids.push(Number(entry));
     } catch {
       // gone, or not ours to read
     }
@@ -26,7 +27,10 @@ async function processesMarked(mark: string): Promise<number[]> {
 
 /** `redgrad cluster --workers 1 --submit xor.json ARGS`: exit code and stdout + stderr together. */
 function cluster(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {
-  const child = spawn(process.execPath, [BIN, 'cluster', '--workers', '1', '--submit', XOR, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'cluster', '--workers', '1', '--submit', XOR, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   for (const stream of [child.stdout, child.stderr]) {
     stream.on('data', (d) => {
@@ -41,7 +45,10 @@ describe('redgrad cluster output', () => {
     const mark = randomUUID(); // every process the command starts inherits it
     // no REDIS_URL: the command starts its own redis-server
     const env = { ...process.env, REDIS_URL: '', REDGRAD_TEST_MARK: mark };
-    const child = spawn(process.execPath, [BIN, 'cluster', '--workers', '1', '--submit', XOR], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'cluster', '--workers', '1', '--submit', XOR], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     let stderr = '';
     child.stderr.on('data', (d) => {
@@ -63,7 +70,7 @@ describe('redgrad cluster output', () => {
     expect(await processesMarked(mark)).toEqual([]);
   }, 120_000);
 
-  it('shows redis-server\'s own log with --redis-logs', async () => {
+  it("shows redis-server's own log with --redis-logs", async () => {
     const { code, out } = await cluster(['--redis-logs', '--json'], { REDIS_URL: '' });
     expect(code).toBe(0);
     expect(out).toMatch(/\[redis\] .*Redis is starting/);
@@ -72,7 +79,9 @@ describe('redgrad cluster output', () => {
   it('without redis-server on PATH and no REDIS_URL, says so in one line and exits 1', async () => {
     const { code, out } = await cluster([], { REDIS_URL: '', PATH: '/nonexistent' });
     expect(code).toBe(1);
-    expect(out).toMatch(/^redgrad: no Redis: REDIS_URL is not set and redis-server could not start \(spawn redis-server ENOENT\)/);
+    expect(out).toMatch(
+      /^redgrad: no Redis: REDIS_URL is not set and redis-server could not start \(spawn redis-server ENOENT\)/,
+    );
     expect(out.trim().split('\n')).toHaveLength(1);
   }, 60_000);
 

@@ -17,9 +17,15 @@ const run = promisify(execFile);
 const BIN = new URL('../../apps/cli/bin/redgrad.js', import.meta.url).pathname;
 const EXAMPLES = new URL('../../examples/', import.meta.url).pathname;
 
-async function redgrad(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+async function redgrad(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, maxBuffer: 1 << 24 });
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
+      env: { ...process.env, ...env },
+      maxBuffer: 1 << 24,
+    });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -29,7 +35,15 @@ async function redgrad(args: string[], env: Record<string, string> = {}): Promis
 
 describe('exit codes follow the error kind', () => {
   it('maps user errors to 1 and internal faults (and anything unknown) to 2, by class', () => {
-    for (const e of [new SpecError('x'), new DataError('x'), new CliError('x'), new JobIdError('job-exists', 'x'), new ProtocolError('bad-name', 'x'), new TrainingError('x', 'diverged'), new RedisUnavailableError('x')]) {
+    for (const e of [
+      new SpecError('x'),
+      new DataError('x'),
+      new CliError('x'),
+      new JobIdError('job-exists', 'x'),
+      new ProtocolError('bad-name', 'x'),
+      new TrainingError('x', 'diverged'),
+      new RedisUnavailableError('x'),
+    ]) {
       expect(e).toBeInstanceOf(RedgradError);
       expect(exitCodeOf(e), e.name).toBe(EXIT.userError);
     }
@@ -100,11 +114,15 @@ describe('redgrad exit codes', () => {
     for (const args of [['status', 'some-job'], ['list'], ['submit', join(EXAMPLES, 'xor.json')]]) {
       const r = await redgrad(args, { REDIS_URL: url, REDGRAD_DEBUG: '1' });
       expect(r.code, args[0]).toBe(1);
-      expect(r.stderr, args[0]).toMatch(/^redgrad: cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+ \(connect ECONNREFUSED[^\n]*\n$/);
+      expect(r.stderr, args[0]).toMatch(
+        /^redgrad: cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+ \(connect ECONNREFUSED[^\n]*\n$/,
+      );
     }
     const malformed = await redgrad(['list'], { REDIS_URL: 'http://example.invalid' });
     expect(malformed.code).toBe(1);
-    expect(malformed.stderr).toBe('redgrad: REDIS_URL: expected redis://[:password@]host:port[/db] or rediss://… for TLS, got http://example.invalid\n');
+    expect(malformed.stderr).toBe(
+      'redgrad: REDIS_URL: expected redis://[:password@]host:port[/db] or rediss://… for TLS, got http://example.invalid\n',
+    );
   });
 
   it('exits 1 with one line, not a stack per reconnect, when Redis goes away mid-command for good', async () => {
@@ -114,7 +132,10 @@ describe('redgrad exit codes', () => {
       const redis = new Redis(own.url);
       const keys = new Keys(prefix);
       // a queued job no coordinator will take: watch polls it until Redis goes away
-      await redis.hset(keys.jobState('lost'), encodeJobState({ status: 'queued', name: 'lost', submittedAt: Date.now() }));
+      await redis.hset(
+        keys.jobState('lost'),
+        encodeJobState({ status: 'queued', name: 'lost', submittedAt: Date.now() }),
+      );
       const watching = redgrad(['watch', 'lost'], { REDIS_URL: own.url, REDGRAD_PREFIX: prefix });
       // the CLI is connected and polling (it names its connection) before Redis dies
       await connectedCli(redis);
@@ -136,7 +157,10 @@ describe('redgrad exit codes', () => {
       const prefix = uniquePrefix('restart');
       const keys = new Keys(prefix);
       let redis = new Redis(own.url);
-      await redis.hset(keys.jobState('back'), encodeJobState({ status: 'queued', name: 'back', submittedAt: Date.now() }));
+      await redis.hset(
+        keys.jobState('back'),
+        encodeJobState({ status: 'queued', name: 'back', submittedAt: Date.now() }),
+      );
       const watching = redgrad(['watch', 'back', '--json'], { REDIS_URL: own.url, REDGRAD_PREFIX: prefix });
       await connectedCli(redis);
       redis.disconnect();
@@ -144,7 +168,10 @@ describe('redgrad exit codes', () => {
       await own.exited;
       restarted = await startRedisServer({ appendonly: true, appendfsync: 'always', port: own.port, dir: own.dir });
       redis = new Redis(restarted.url);
-      await redis.hset(keys.jobState('back'), encodeJobState({ status: 'cancelled', name: 'back', submittedAt: Date.now() }));
+      await redis.hset(
+        keys.jobState('back'),
+        encodeJobState({ status: 'cancelled', name: 'back', submittedAt: Date.now() }),
+      );
       const r = await watching;
       redis.disconnect();
       expect(r.code, r.stderr).toBe(EXIT.job.cancelled);
@@ -157,6 +184,7 @@ describe('redgrad exit codes', () => {
 
 /** Resolves once a `redgrad` command has connected to `redis` (it names its connection) and had time to poll. */
 async function connectedCli(redis: Redis): Promise<void> {
-  while (!((await redis.client('LIST')) as string).includes('name=redgrad-cli')) await new Promise((r) => setTimeout(r, 100));
+  while (!((await redis.client('LIST')) as string).includes('name=redgrad-cli'))
+    await new Promise((r) => setTimeout(r, 100));
   await new Promise((r) => setTimeout(r, 500));
 }

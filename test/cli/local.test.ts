@@ -32,7 +32,20 @@ describe('the redgrad bin', () => {
   it('is linked by npm ci so `npx redgrad` works from the repo root, with --help everywhere', async () => {
     const bin = new URL('../../node_modules/.bin/redgrad', import.meta.url).pathname;
     const { stdout } = await run(bin, ['--help']);
-    for (const cmd of ['train', 'predict', 'evaluate', 'submit', 'watch', 'status', 'list', 'cancel', 'export', 'workers', 'cluster']) expect(stdout).toContain(cmd);
+    for (const cmd of [
+      'train',
+      'predict',
+      'evaluate',
+      'submit',
+      'watch',
+      'status',
+      'list',
+      'cancel',
+      'export',
+      'workers',
+      'cluster',
+    ])
+      expect(stdout).toContain(cmd);
     expect((await run(bin, ['submit', '--help'])).stdout).toMatch(/--watch/);
   });
 
@@ -51,7 +64,8 @@ describe('redgrad train --local', () => {
     expect(b.code).toBe(0);
     const summary = JSON.parse(a.stdout);
     expect(summary.testAccuracy).toBeGreaterThanOrEqual(0.95);
-    for (const key of ['trainLoss', 'testLoss', 'testAccuracy', 'epochs', 'steps', 'samplesPerSecond']) expect(summary).toHaveProperty(key);
+    for (const key of ['trainLoss', 'testLoss', 'testAccuracy', 'epochs', 'steps', 'samplesPerSecond'])
+      expect(summary).toHaveProperty(key);
     expect(a.stdout.trim().split('\n')).toHaveLength(1);
     expect(Buffer.compare(await readFile(join(dir, 'a.json')), await readFile(join(dir, 'b.json')))).toBe(0);
   });
@@ -61,7 +75,13 @@ describe('redgrad train --local', () => {
     expect(JSON.parse(r.stdout).trainAccuracy).toBe(1);
     await writeFile(join(dir, 'xor.csv'), 'x1,x2\n0,0\n0,1\n1,0\n1,1\n');
     const p = await redgrad('predict', join(dir, 'xor.json'), join(dir, 'xor.csv'));
-    expect(p.stdout.trim().split('\n').slice(1).map((l) => l.split(',')[0])).toEqual(['0', '1', '1', '0']);
+    expect(
+      p.stdout
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(',')[0]),
+    ).toEqual(['0', '1', '1', '0']);
   });
 
   it('reports R² on the regression example', async () => {
@@ -73,7 +93,14 @@ describe('redgrad train --local', () => {
   });
 
   it('evaluates a model file on labelled data and warm-starts from it', async () => {
-    const cold = await redgrad('train', '--local', join(EXAMPLES, 'iris.json'), '--out', join(dir, 'iris.json'), '--json');
+    const cold = await redgrad(
+      'train',
+      '--local',
+      join(EXAMPLES, 'iris.json'),
+      '--out',
+      join(dir, 'iris.json'),
+      '--json',
+    );
     expect(cold.code).toBe(0);
     const irisCsv = new URL('../../libs/data/builtin/iris.csv', import.meta.url).pathname;
     const ev = await redgrad('evaluate', join(dir, 'iris.json'), irisCsv, '--json');
@@ -81,7 +108,16 @@ describe('redgrad train --local', () => {
     expect(e.samples).toBe(150);
     expect(e.accuracy).toBeGreaterThan(0.95);
     expect(e.confusion.flat().reduce((a: number, b: number) => a + b, 0)).toBe(150);
-    const warm = await redgrad('train', '--local', join(EXAMPLES, 'iris.json'), '--init', join(dir, 'iris.json'), '--json', '--out', join(dir, 'warm.json'));
+    const warm = await redgrad(
+      'train',
+      '--local',
+      join(EXAMPLES, 'iris.json'),
+      '--init',
+      join(dir, 'iris.json'),
+      '--json',
+      '--out',
+      join(dir, 'warm.json'),
+    );
     expect(warm.code).toBe(0);
     // --init was used: the same seed from the initial weights would give the cold model byte for
     // byte, and training on from the trained weights ends lower
@@ -108,10 +144,22 @@ describe('redgrad train --local', () => {
 
 describe('the CLI checks its option values', () => {
   it.each([
-    [['train', '--local', 'x.json', '--encoding', 'foo'], /argument 'foo' is invalid\. Allowed choices are base64, arrays/],
-    [['train', '--local', 'x.json', '--every', '0'], /--every <n>' argument '0' is invalid\. expected a whole number from 1/],
-    [['list', '-n', 'abc'], /--limit <n>' argument 'abc' is invalid\. expected a whole number from 1 to 10000, got "abc"/],
-    [['export-model', 'm.json', '--format', 'pmml', '-o', 'out'], /argument 'pmml' is invalid\. Allowed choices are onnx, tfjs/],
+    [
+      ['train', '--local', 'x.json', '--encoding', 'foo'],
+      /argument 'foo' is invalid\. Allowed choices are base64, arrays/,
+    ],
+    [
+      ['train', '--local', 'x.json', '--every', '0'],
+      /--every <n>' argument '0' is invalid\. expected a whole number from 1/,
+    ],
+    [
+      ['list', '-n', 'abc'],
+      /--limit <n>' argument 'abc' is invalid\. expected a whole number from 1 to 10000, got "abc"/,
+    ],
+    [
+      ['export-model', 'm.json', '--format', 'pmml', '-o', 'out'],
+      /argument 'pmml' is invalid\. Allowed choices are onnx, tfjs/,
+    ],
     [['export-model', 'm.json', '-o', 'out'], /required option '--format <format>' not specified/],
   ])('%j is a usage error (exit 1) before anything runs', async (args, message) => {
     const r = await redgrad(...args);
@@ -122,34 +170,89 @@ describe('the CLI checks its option values', () => {
 
 describe('train --local output', () => {
   it('prints an epoch line every --every epochs and the last, says "evaluating…" and that no model was written', async () => {
-    await writeFile(join(dir, 'short-sine.json'), JSON.stringify({ data: { builtin: 'sine' }, model: { hidden: [8] }, epochs: 7, seed: 2 }));
+    await writeFile(
+      join(dir, 'short-sine.json'),
+      JSON.stringify({ data: { builtin: 'sine' }, model: { hidden: [8] }, epochs: 7, seed: 2 }),
+    );
     const r = await redgrad('train', '--local', join(dir, 'short-sine.json'), '--every', '3');
     expect(r.code).toBe(0);
-    const epochs = r.stdout.split('\n').filter((l) => l.startsWith('epoch')).map((l) => Number(l.split(/\s+/)[1]));
+    const epochs = r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('epoch'))
+      .map((l) => Number(l.split(/\s+/)[1]));
     expect(epochs).toEqual([1, 3, 6, 7]);
     expect(r.stderr).toMatch(/evaluating the final weights…/);
     expect(r.stdout).toMatch(/no model written \(add --out model\.json to keep it\)\n$/);
     // testLoss next to the MSE comes with the reason they differ by a factor of 2
-    expect(r.stdout).toMatch(/^test: loss [\d.]+, MSE [\d.]+, R² [-\d.]+ on 80 samples \(loss = MSE\/2: the squared-error loss is ½\(y − ŷ\)²\)$/m);
-    const withOut = await redgrad('train', '--local', join(dir, 'short-sine.json'), '--out', join(dir, 'short-sine-model.json'));
+    expect(r.stdout).toMatch(
+      /^test: loss [\d.]+, MSE [\d.]+, R² [-\d.]+ on 80 samples \(loss = MSE\/2: the squared-error loss is ½\(y − ŷ\)²\)$/m,
+    );
+    const withOut = await redgrad(
+      'train',
+      '--local',
+      join(dir, 'short-sine.json'),
+      '--out',
+      join(dir, 'short-sine-model.json'),
+    );
     expect(withOut.stdout).toMatch(/model written to .*short-sine-model\.json\n$/);
   });
 });
 
 describe('redgrad export-model', () => {
   it('writes an .onnx file and a tfjs directory from a model file', async () => {
-    const trained = await redgrad('train', '--local', join(EXAMPLES, 'iris.json'), '--out', join(dir, 'iris-export.json'), '--json');
+    const trained = await redgrad(
+      'train',
+      '--local',
+      join(EXAMPLES, 'iris.json'),
+      '--out',
+      join(dir, 'iris-export.json'),
+      '--json',
+    );
     expect(trained.code).toBe(0);
-    const onnx = await redgrad('export-model', join(dir, 'iris-export.json'), '--format', 'onnx', '-o', join(dir, 'iris.onnx'));
+    const onnx = await redgrad(
+      'export-model',
+      join(dir, 'iris-export.json'),
+      '--format',
+      'onnx',
+      '-o',
+      join(dir, 'iris.onnx'),
+    );
     expect(onnx.code).toBe(0);
-    expect(onnx.stdout).toMatch(/iris\.onnx: 4 inputs → 3 outputs, input scaling \(standard\) built in: feed raw features/);
+    expect(onnx.stdout).toMatch(
+      /iris\.onnx: 4 inputs → 3 outputs, input scaling \(standard\) built in: feed raw features/,
+    );
     expect((await readFile(join(dir, 'iris.onnx'))).length).toBeGreaterThan(100);
-    const tfjs = await redgrad('export-model', join(dir, 'iris-export.json'), '--format', 'tfjs', '-o', join(dir, 'iris-tfjs'), '--json');
-    expect(JSON.parse(tfjs.stdout)).toMatchObject({ format: 'tfjs', files: [join(dir, 'iris-tfjs', 'model.json'), join(dir, 'iris-tfjs', 'weights.bin')] });
+    const tfjs = await redgrad(
+      'export-model',
+      join(dir, 'iris-export.json'),
+      '--format',
+      'tfjs',
+      '-o',
+      join(dir, 'iris-tfjs'),
+      '--json',
+    );
+    expect(JSON.parse(tfjs.stdout)).toMatchObject({
+      format: 'tfjs',
+      files: [join(dir, 'iris-tfjs', 'model.json'), join(dir, 'iris-tfjs', 'weights.bin')],
+    });
     // and the tfjs directory is a warm start
-    const warm = await redgrad('train', '--local', join(EXAMPLES, 'iris.json'), '--init', join(dir, 'iris-tfjs'), '--json');
+    const warm = await redgrad(
+      'train',
+      '--local',
+      join(EXAMPLES, 'iris.json'),
+      '--init',
+      join(dir, 'iris-tfjs'),
+      '--json',
+    );
     expect(warm.code).toBe(0);
-    const wrong = await redgrad('export-model', join(dir, 'iris-export.json'), '--format', 'onnx', '-o', join(dir, 'iris-tfjs'));
+    const wrong = await redgrad(
+      'export-model',
+      join(dir, 'iris-export.json'),
+      '--format',
+      'onnx',
+      '-o',
+      join(dir, 'iris-tfjs'),
+    );
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toMatch(/iris-tfjs: is a directory; --format onnx writes one file/);
   });
@@ -168,15 +271,30 @@ describe('predict and evaluate read IDX', () => {
     const model = join(dir, 'iris-for-idx.json');
     expect((await redgrad('train', '--local', join(EXAMPLES, 'iris.json'), '--out', model, '--json')).code).toBe(0);
     // three 2×2 "images" for the 4-input iris model
-    await writeFile(join(dir, 'images-idx3-ubyte'), idx(0x803, [3, 2, 2], [10, 200, 30, 40, 50, 60, 70, 80, 255, 0, 128, 64]));
+    await writeFile(
+      join(dir, 'images-idx3-ubyte'),
+      idx(0x803, [3, 2, 2], [10, 200, 30, 40, 50, 60, 70, 80, 255, 0, 128, 64]),
+    );
     await writeFile(join(dir, 'images.gz'), gzipSync(await readFile(join(dir, 'images-idx3-ubyte'))));
     await writeFile(join(dir, 'labels-idx1-ubyte'), idx(0x801, [3], [0, 1, 2]));
     for (const images of ['images-idx3-ubyte', 'images.gz']) {
       const p = await redgrad('predict', model, join(dir, images), '--json');
       expect(p.code, p.stderr).toBe(0);
-      expect(p.stdout.trim().split('\n').map((l) => JSON.parse(l).row)).toEqual([1, 2, 3]);
+      expect(
+        p.stdout
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l).row),
+      ).toEqual([1, 2, 3]);
     }
-    const ev = await redgrad('evaluate', model, join(dir, 'images.gz'), '--labels', join(dir, 'labels-idx1-ubyte'), '--json');
+    const ev = await redgrad(
+      'evaluate',
+      model,
+      join(dir, 'images.gz'),
+      '--labels',
+      join(dir, 'labels-idx1-ubyte'),
+      '--json',
+    );
     expect(ev.code, ev.stderr).toBe(0);
     expect(JSON.parse(ev.stdout).samples).toBe(3);
 

@@ -19,7 +19,9 @@ describe('submit tells when the cluster cannot pay', () => {
       const { payoff } = JSON.parse(json.stdout);
       expect(payoff).toMatchObject({ batchSize: 16, workers: 2, workersAssumed: true, pays: false });
       expect(payoff.computeMs).toBeLessThan(payoff.transferMs);
-      expect(payoff.note).toMatch(/^note: steps of 16 samples are too small for this cluster \(2 workers\) to beat --local \(≈[\d.]+ ms of compute vs ≈[\d.]+ ms of transfer per step\); from batchSize ≈ \d+ it would \(estimated for 2 workers: none is live yet\)$/);
+      expect(payoff.note).toMatch(
+        /^note: steps of 16 samples are too small for this cluster \(2 workers\) to beat --local \(≈[\d.]+ ms of compute vs ≈[\d.]+ ms of transfer per step\); from batchSize ≈ \d+ it would \(estimated for 2 workers: none is live yet\)$/,
+      );
 
       const human = await cli(['submit', IRIS_SPEC], env);
       expect(human.code, human.stderr).toBe(0);
@@ -28,7 +30,12 @@ describe('submit tells when the cluster cannot pay', () => {
 
       // one live worker: no batch size makes the cluster faster than one process
       startService('worker', env);
-      await waitFor('the worker to send its heartbeat', async () => (await cli(['workers', '--json'], env)).stdout.includes('"workerId"'), 30_000, 200);
+      await waitFor(
+        'the worker to send its heartbeat',
+        async () => (await cli(['workers', '--json'], env)).stdout.includes('"workerId"'),
+        30_000,
+        200,
+      );
       const one = lastJson((await cli(['submit', IRIS_SPEC, '--json'], env)).stdout).payoff;
       expect(one).toMatchObject({ workers: 1, workersAssumed: false, pays: false, minBatchSize: null });
       expect(one.note).toMatch(/this cluster \(1 worker\) cannot beat --local at any batch size/);

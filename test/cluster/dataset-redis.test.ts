@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { DatasetLike } from '@redgrad/protocol';
-import { Keys, ProtocolError, decodeShardResult, encodeShardResult, } from '@redgrad/protocol';
+import { Keys, ProtocolError, decodeShardResult, encodeShardResult } from '@redgrad/protocol';
 import { downloadDataset, readDatasetMeta, uploadDataset } from '@redgrad/cluster';
 import { cleanPrefix, uniquePrefix } from '../setup/redis.js';
 
@@ -105,7 +105,21 @@ describe('data sets in Redis', () => {
     fresh('getbuffer');
     const grad = Float32Array.from({ length: 333 }, (_, i) => i / 7);
     const key = keys.results('job-1', 3);
-    await redis.set(key, encodeShardResult({ jobId: 'job-1', step: 3, level: 0, index: 0, count: 8, lossSum: 1.25, correct: 5, grad, workerId: 'w1', computeMs: 2 }));
+    await redis.set(
+      key,
+      encodeShardResult({
+        jobId: 'job-1',
+        step: 3,
+        level: 0,
+        index: 0,
+        count: 8,
+        lossSum: 1.25,
+        correct: 5,
+        grad,
+        workerId: 'w1',
+        computeMs: 2,
+      }),
+    );
     const buf = await redis.getBuffer(key);
     expect(buf).not.toBeNull();
     const r = decodeShardResult(buf as Buffer, { jobId: 'job-1', step: 3, level: 0, index: 0, count: 8, length: 333 });

@@ -11,8 +11,20 @@ const constants: PayoffConstants = { gflops: { js: 1 }, redisBytesPerMs: 4040, f
 describe('payoff estimate', () => {
   it('counts flops and parameters of dense layers', () => {
     // 784-256-128-10: weights 200,704 + 32,768 + 1,280 = 234,752; 6 × 234,752 − 2 × 200,704
-    expect(flopsPerSample([{ inputs: 784, outputs: 256 }, { inputs: 256, outputs: 128 }, { inputs: 128, outputs: 10 }])).toBe(1_007_104);
-    expect(paramCount([{ inputs: 784, outputs: 256 }, { inputs: 256, outputs: 128 }, { inputs: 128, outputs: 10 }])).toBe(235_146);
+    expect(
+      flopsPerSample([
+        { inputs: 784, outputs: 256 },
+        { inputs: 256, outputs: 128 },
+        { inputs: 128, outputs: 10 },
+      ]),
+    ).toBe(1_007_104);
+    expect(
+      paramCount([
+        { inputs: 784, outputs: 256 },
+        { inputs: 256, outputs: 128 },
+        { inputs: 128, outputs: 10 },
+      ]),
+    ).toBe(235_146);
     expect(flopsPerSample(small)).toBe(4000); // 6,000 − 2,000: no input deltas for the first layer
   });
 
@@ -32,7 +44,9 @@ describe('payoff estimate', () => {
     expect(e.pays).toBe(false);
     // saves 0.002 ms per sample (half of 0.004): 7.9005 / 0.002 = 3,950.25 → 3,951
     expect(e.minBatchSize).toBe(3951);
-    expect(payoffNote(e)).toBe('note: steps of 1000 samples are too small for this cluster (2 workers) to beat --local (≈4.0 ms of compute vs ≈7.9 ms of transfer per step); from batchSize ≈ 4000 it would');
+    expect(payoffNote(e)).toBe(
+      'note: steps of 1000 samples are too small for this cluster (2 workers) to beat --local (≈4.0 ms of compute vs ≈7.9 ms of transfer per step); from batchSize ≈ 4000 it would',
+    );
 
     const at = (batchSize: number) => estimatePayoff({ layers: small, batchSize, workers: 2, kernel: 'js' }, constants);
     expect(at(3950).pays).toBe(false); // 15.8 ms local, 7.9 + 7.9005 cluster
@@ -47,7 +61,10 @@ describe('payoff estimate', () => {
     expect(payoffNote(one)).toMatch(/cannot beat --local at any batch size.*run 2 or more workers/);
 
     // bytes: 2 × 4,040 (SET, GET) + 2 × 4,040 (XADD, XREAD) = 4 ms, plus 0.9005; saves 0.002 ms per sample
-    const helped = estimatePayoff({ layers: small, batchSize: 1000, workers: 1, kernel: 'js', coordinatorComputes: true }, constants);
+    const helped = estimatePayoff(
+      { layers: small, batchSize: 1000, workers: 1, kernel: 'js', coordinatorComputes: true },
+      constants,
+    );
     expect(helped.computers).toBe(2);
     expect(helped.transferMs).toBeCloseTo(4.9005, 12);
     expect(helped.minBatchSize).toBe(2451); // 4.9005 / 0.002 = 2,450.25
@@ -55,7 +72,11 @@ describe('payoff estimate', () => {
   });
 
   it('rejects what it cannot estimate', () => {
-    expect(() => estimatePayoff({ layers: small, batchSize: 10, workers: 0, kernel: 'js' }, constants)).toThrow(/workers/);
-    expect(() => estimatePayoff({ layers: small, batchSize: 10, workers: 2, kernel: 'cuda' }, constants)).toThrow(/kernel "cuda"/);
+    expect(() => estimatePayoff({ layers: small, batchSize: 10, workers: 0, kernel: 'js' }, constants)).toThrow(
+      /workers/,
+    );
+    expect(() => estimatePayoff({ layers: small, batchSize: 10, workers: 2, kernel: 'cuda' }, constants)).toThrow(
+      /kernel "cuda"/,
+    );
   });
 });

@@ -34,11 +34,25 @@ describe('QueueBackend reading a step’s results', () => {
     const queue = new Queue<GradientTask>(GRADIENT_QUEUE, { connection: redis, prefix: keys.queuePrefix });
     const blocking = redis.duplicate();
     const backend = new QueueBackend({
-      redis, blocking, queue, keys, jobId: 'decode', dataHash: 'ab'.repeat(32), kernel: 'js', paramCount: 3,
-      taskTimeoutMs: 30_000, maxAttempts: 3, stepTtlSeconds: 60, log: pino({ level: 'silent' }), workerSlots: () => 1,
+      redis,
+      blocking,
+      queue,
+      keys,
+      jobId: 'decode',
+      dataHash: 'ab'.repeat(32),
+      kernel: 'js',
+      paramCount: 3,
+      taskTimeoutMs: 30_000,
+      maxAttempts: 3,
+      stepTtlSeconds: 60,
+      log: pino({ level: 'silent' }),
+      workerSlots: () => 1,
     });
     try {
-      const step = backend.computeStep({ step: 0, epoch: 0, params: new Float32Array(3), shards: [Uint32Array.of(0, 1)] }, () => {});
+      const step = backend.computeStep(
+        { step: 0, epoch: 0, params: new Float32Array(3), shards: [Uint32Array.of(0, 1)] },
+        () => {},
+      );
       const resultsKey = keys.results('decode', 0);
       for (let i = 0; i < 500 && !(await redis.exists(resultsKey)); i++) await new Promise((r) => setTimeout(r, 10));
       // garbage is a ProtocolError ('truncated'): logged and dropped, the step keeps waiting

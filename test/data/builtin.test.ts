@@ -43,6 +43,8 @@ describe('built-in data sets', () => {
 
   it('rejects an unknown name, listing the available ones', async () => {
     await expect(builtin('mnist')).rejects.toThrow(DataError);
-    await expect(builtin('toString')).rejects.toThrow('unknown built-in data set "toString" (available: xor, iris, sine)');
+    await expect(builtin('toString')).rejects.toThrow(
+      'unknown built-in data set "toString" (available: xor, iris, sine)',
+    );
   });
 });

@@ -20,7 +20,14 @@ function errorOf(fn: () => unknown): DataError {
 describe('parseCsv', () => {
   it('reads features and one-hot labels in sorted class order, last column by default', () => {
     const ds = parse('a,b,kind\n1,2,dog\n3.5,-4,cat\n0,1e2,dog\n');
-    expect(ds).toMatchObject({ task: 'classification', n: 3, features: 2, outputs: 2, classes: ['cat', 'dog'], featureNames: ['a', 'b'] });
+    expect(ds).toMatchObject({
+      task: 'classification',
+      n: 3,
+      features: 2,
+      outputs: 2,
+      classes: ['cat', 'dog'],
+      featureNames: ['a', 'b'],
+    });
     expect([...ds.x]).toEqual([1, 2, 3.5, -4, 0, 100]);
     expect([...ds.y]).toEqual([0, 1, 1, 0, 0, 1]);
   });
@@ -52,7 +59,13 @@ describe('parseCsv', () => {
 
   it('reads regression with several targets', () => {
     const ds = parse('u,v,w,z\n1,2,3,4\n5,6,7,8\n', { source: 'r.csv', task: 'regression', label: ['z', 1] });
-    expect(ds).toMatchObject({ task: 'regression', features: 2, outputs: 2, featureNames: ['u', 'w'], targetNames: ['z', 'v'] });
+    expect(ds).toMatchObject({
+      task: 'regression',
+      features: 2,
+      outputs: 2,
+      featureNames: ['u', 'w'],
+      targetNames: ['z', 'v'],
+    });
     expect(ds.classes).toBeUndefined();
     expect([...ds.x]).toEqual([1, 3, 5, 7]);
     expect([...ds.y]).toEqual([4, 2, 8, 6]);
@@ -101,7 +114,9 @@ describe('parseCsv errors', () => {
     expect(errorOf(() => parse('a,b,c\n1,2,x\n', { source: 'iris.csv', label: 'species' })).message).toBe(
       'iris.csv: unknown label column "species" (columns: 0:a, 1:b, 2:c)',
     );
-    expect(errorOf(() => parse('a,b,c\n1,2,x\n', { source: 'iris.csv', label: 3 })).message).toMatch(/unknown label column index 3/);
+    expect(errorOf(() => parse('a,b,c\n1,2,x\n', { source: 'iris.csv', label: 3 })).message).toMatch(
+      /unknown label column index 3/,
+    );
   });
 
   it('allows one label column only for classification', () => {

@@ -1,6 +1,13 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { classOf, DataError, FASHION_MNIST_CLASSES, FASHION_MNIST_DIRS, fashionMnistPaths, readIdx } from '@redgrad/data';
+import {
+  classOf,
+  DataError,
+  FASHION_MNIST_CLASSES,
+  FASHION_MNIST_DIRS,
+  fashionMnistPaths,
+  readIdx,
+} from '@redgrad/data';
 
 // Debian's dataset-fashion-mnist; these tests skip on machines without it.
 const installed = FASHION_MNIST_DIRS.some((d) => existsSync(`${d}/t10k-images-idx3-ubyte.gz`));

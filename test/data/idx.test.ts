@@ -72,7 +72,9 @@ describe('parseIdx', () => {
 
   it('rejects corrupt gzip', () => {
     const gz = gzipSync(images);
-    expect(errorOf(() => parseIdx(gz.subarray(0, gz.length - 6), 'img.gz', IDX_IMAGES_MAGIC))).toMatch(/^img\.gz: gzip data is corrupt/);
+    expect(errorOf(() => parseIdx(gz.subarray(0, gz.length - 6), 'img.gz', IDX_IMAGES_MAGIC))).toMatch(
+      /^img\.gz: gzip data is corrupt/,
+    );
   });
 });
 
@@ -119,6 +121,8 @@ describe('readIdx', () => {
     await expect(readIdx(join(dir, 'lab-idx1-ubyte.gz'), join(dir, 'img-idx3-ubyte'))).rejects.toThrow(
       `${join(dir, 'lab-idx1-ubyte.gz')} byte 0: wrong IDX magic: expected 0x00000803, got 0x00000801`,
     );
-    await expect(readIdx(join(dir, 'nope'), join(dir, 'img-idx3-ubyte'))).rejects.toThrow(/nope: cannot read \(ENOENT\)/);
+    await expect(readIdx(join(dir, 'nope'), join(dir, 'img-idx3-ubyte'))).rejects.toThrow(
+      /nope: cannot read \(ENOENT\)/,
+    );
   });
 });

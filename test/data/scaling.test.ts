@@ -65,13 +65,41 @@ describe('validateScaling', () => {
 
   const cases: [string, unknown, string][] = [
     ['not an object', [1], 'model.json scaling: expected an object with method, offset, scale, got an array'],
-    ['unknown key', { method: 'none', offset: [0, 0, 0], scale: [1, 1, 1], mean: 1 }, 'model.json scaling: unknown key "mean" (allowed: method, offset, scale)'],
-    ['bad method', { method: 'zscore', offset: [0, 0, 0], scale: [1, 1, 1] }, 'model.json scaling.method: expected one of none, standard, minmax, got "zscore"'],
-    ['missing offset', { method: 'none', scale: [1, 1, 1] }, 'model.json scaling.offset: expected an array of 3 numbers, got nothing'],
-    ['wrong length', { method: 'none', offset: [0, 0], scale: [1, 1, 1] }, 'model.json scaling.offset: expected 3 numbers, got 2'],
-    ['non-number', { method: 'none', offset: [0, '1', 0], scale: [1, 1, 1] }, 'model.json scaling.offset[1]: expected a finite number, got "1"'],
-    ['null', { method: 'none', offset: [0, 0, 0], scale: [1, null, 1] }, 'model.json scaling.scale[1]: expected a finite number, got null'],
-    ['zero scale', { method: 'none', offset: [0, 0, 0], scale: [1, 1, 0] }, 'model.json scaling.scale[2]: must not be 0'],
+    [
+      'unknown key',
+      { method: 'none', offset: [0, 0, 0], scale: [1, 1, 1], mean: 1 },
+      'model.json scaling: unknown key "mean" (allowed: method, offset, scale)',
+    ],
+    [
+      'bad method',
+      { method: 'zscore', offset: [0, 0, 0], scale: [1, 1, 1] },
+      'model.json scaling.method: expected one of none, standard, minmax, got "zscore"',
+    ],
+    [
+      'missing offset',
+      { method: 'none', scale: [1, 1, 1] },
+      'model.json scaling.offset: expected an array of 3 numbers, got nothing',
+    ],
+    [
+      'wrong length',
+      { method: 'none', offset: [0, 0], scale: [1, 1, 1] },
+      'model.json scaling.offset: expected 3 numbers, got 2',
+    ],
+    [
+      'non-number',
+      { method: 'none', offset: [0, '1', 0], scale: [1, 1, 1] },
+      'model.json scaling.offset[1]: expected a finite number, got "1"',
+    ],
+    [
+      'null',
+      { method: 'none', offset: [0, 0, 0], scale: [1, null, 1] },
+      'model.json scaling.scale[1]: expected a finite number, got null',
+    ],
+    [
+      'zero scale',
+      { method: 'none', offset: [0, 0, 0], scale: [1, 1, 0] },
+      'model.json scaling.scale[2]: must not be 0',
+    ],
   ];
   it.each(cases)('rejects %s', (_, obj, message) => {
     expect(() => validateScaling(obj, 3, where)).toThrow(DataError);

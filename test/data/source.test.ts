@@ -3,9 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import type {
-  DataSource,
-} from '@redgrad/data';
+import type { DataSource } from '@redgrad/data';
 import {
   builtin,
   datasetHash,
@@ -33,18 +31,50 @@ describe('validateDataSource', () => {
 
   const cases: [string, unknown, string][] = [
     ['not an object', 'iris', 'data: expected an object, got "iris"'],
-    ['unknown key', { format: 'csv', path: 'a.csv', lable: 'y' }, 'data: unknown key "lable" (allowed: format, path, test, label, task)'],
-    ['label of the wrong type', { format: 'csv', path: 'a.csv', label: true }, 'data.label: expected a column name or index, got true'],
-    ['negative label index', { format: 'csv', path: 'a.csv', label: -1 }, 'data.label: expected a column name or index, got -1'],
-    ['bad entry in a label list', { format: 'csv', path: 'a.csv', label: ['y', 1.5], task: 'regression' }, 'data.label[1]: expected a column name or index, got 1.5'],
-    ['several labels for classification', { format: 'csv', path: 'a.csv', label: ['a', 'b'] }, 'data.label: classification takes one label column, got 2'],
-    ['bad task', { format: 'csv', path: 'a.csv', task: 'ranking' }, 'data.task: expected "classification" or "regression", got "ranking"'],
+    [
+      'unknown key',
+      { format: 'csv', path: 'a.csv', lable: 'y' },
+      'data: unknown key "lable" (allowed: format, path, test, label, task)',
+    ],
+    [
+      'label of the wrong type',
+      { format: 'csv', path: 'a.csv', label: true },
+      'data.label: expected a column name or index, got true',
+    ],
+    [
+      'negative label index',
+      { format: 'csv', path: 'a.csv', label: -1 },
+      'data.label: expected a column name or index, got -1',
+    ],
+    [
+      'bad entry in a label list',
+      { format: 'csv', path: 'a.csv', label: ['y', 1.5], task: 'regression' },
+      'data.label[1]: expected a column name or index, got 1.5',
+    ],
+    [
+      'several labels for classification',
+      { format: 'csv', path: 'a.csv', label: ['a', 'b'] },
+      'data.label: classification takes one label column, got 2',
+    ],
+    [
+      'bad task',
+      { format: 'csv', path: 'a.csv', task: 'ranking' },
+      'data.task: expected "classification" or "regression", got "ranking"',
+    ],
     ['missing path', { format: 'csv' }, 'data.path: expected a non-empty string, got nothing'],
-    ['bad format', { format: 'xls', path: 'a.xls' }, 'data.format: expected one of csv, idx, fashion-mnist (or a "builtin" key), got "xls"'],
+    [
+      'bad format',
+      { format: 'xls', path: 'a.xls' },
+      'data.format: expected one of csv, idx, fashion-mnist (or a "builtin" key), got "xls"',
+    ],
     ['unknown built-in', { builtin: 'cifar' }, 'data.builtin: expected one of xor, iris, sine, got "cifar"'],
     ['builtin with extra keys', { builtin: 'iris', path: 'x' }, 'data: unknown key "path" (allowed: builtin)'],
     ['idx missing labels', { format: 'idx', images: 'i' }, 'data.labels: expected a non-empty string, got nothing'],
-    ['idx test half given', { format: 'idx', images: 'i', labels: 'l', testImages: 't' }, 'data: testImages and testLabels go together; got only testImages'],
+    [
+      'idx test half given',
+      { format: 'idx', images: 'i', labels: 'l', testImages: 't' },
+      'data: testImages and testLabels go together; got only testImages',
+    ],
     ['fashion-mnist with a path', { format: 'fashion-mnist', path: 'x' }, 'data: unknown key "path" (allowed: format)'],
   ];
   it.each(cases)('rejects %s', (_, obj, message) => {
@@ -53,7 +83,9 @@ describe('validateDataSource', () => {
   });
 
   it('names the field it was given', () => {
-    expect(() => validateDataSource({ format: 'csv', path: 3 }, 'job.data')).toThrow('job.data.path: expected a non-empty string, got 3');
+    expect(() => validateDataSource({ format: 'csv', path: 3 }, 'job.data')).toThrow(
+      'job.data.path: expected a non-empty string, got 3',
+    );
   });
 });
 
@@ -87,7 +119,9 @@ describe('loadData', () => {
   });
 
   it('validates the source first', async () => {
-    await expect(loadData({ format: 'csv', path: 'train.csv', lable: 'x' } as unknown as DataSource, dir)).rejects.toThrow('data: unknown key "lable"');
+    await expect(
+      loadData({ format: 'csv', path: 'train.csv', lable: 'x' } as unknown as DataSource, dir),
+    ).rejects.toThrow('data: unknown key "lable"');
   });
 
   it('reads IDX files relative to the base folder', async () => {
@@ -99,9 +133,15 @@ describe('loadData', () => {
       });
       return b;
     };
-    writeFileSync(join(dir, 'img.gz'), gzipSync(Buffer.concat([header(IDX_IMAGES_MAGIC, [2, 1, 2]), Buffer.from([0, 255, 255, 0])])));
+    writeFileSync(
+      join(dir, 'img.gz'),
+      gzipSync(Buffer.concat([header(IDX_IMAGES_MAGIC, [2, 1, 2]), Buffer.from([0, 255, 255, 0])])),
+    );
     writeFileSync(join(dir, 'lab'), Buffer.concat([header(IDX_LABELS_MAGIC, [2]), Buffer.from([3, 4])]));
-    const { train, test } = await loadData({ format: 'idx', images: 'img.gz', labels: 'lab', testImages: 'img.gz', testLabels: 'lab' }, dir);
+    const { train, test } = await loadData(
+      { format: 'idx', images: 'img.gz', labels: 'lab', testImages: 'img.gz', testLabels: 'lab' },
+      dir,
+    );
     expect([...train.x]).toEqual([0, 1, 1, 0]);
     expect(test?.n).toBe(2);
     expect(train.y[3]).toBe(1);
@@ -124,7 +164,9 @@ describe('datasetHash', () => {
     expect(datasetHash(parseCsv(text.replace('dog', 'dingo'), { source: 't' }))).not.toBe(base);
     expect(datasetHash(parseCsv(text, { source: 't', classes: ['cat', 'dog', 'emu'] }))).not.toBe(base);
     const numeric = 'a,b,y\n1,2,0\n3,4,1\n';
-    expect(datasetHash(parseCsv(numeric, { source: 't', task: 'regression' }))).not.toBe(datasetHash(parseCsv(numeric, { source: 't' })));
+    expect(datasetHash(parseCsv(numeric, { source: 't', task: 'regression' }))).not.toBe(
+      datasetHash(parseCsv(numeric, { source: 't' })),
+    );
   });
 
   it('is stable for the built-in iris', async () => {

@@ -12,7 +12,11 @@ function classCounts(ds: Dataset): number[] {
 }
 
 /** Row i of x as a string key, to match samples between a split and its source. */
-const rowKey = (ds: Dataset, i: number) => [...ds.x.subarray(i * ds.features, (i + 1) * ds.features), ...ds.y.subarray(i * ds.outputs, (i + 1) * ds.outputs)].join(',');
+const rowKey = (ds: Dataset, i: number) =>
+  [
+    ...ds.x.subarray(i * ds.features, (i + 1) * ds.features),
+    ...ds.y.subarray(i * ds.outputs, (i + 1) * ds.outputs),
+  ].join(',');
 
 describe('splitTrainTest', () => {
   it('stratifies classification by class', () => {
@@ -27,7 +31,11 @@ describe('splitTrainTest', () => {
     // classes of sizes 5, 3, 2; 30% → exact shares 1.5, 0.9, 0.6 → 1, 1, 1 = 3
     const labels = [0, 0, 0, 0, 0, 1, 1, 1, 2, 2];
     const ds: Dataset = {
-      name: 'uneven', task: 'classification', n: 10, features: 1, outputs: 3,
+      name: 'uneven',
+      task: 'classification',
+      n: 10,
+      features: 1,
+      outputs: 3,
       x: Float32Array.from(labels.map((_, i) => i)),
       y: Float32Array.from(labels.flatMap((k) => [0, 1, 2].map((j) => (j === k ? 1 : 0)))),
     };

@@ -4,7 +4,20 @@ import { describe, expect, it } from 'vitest';
 import { Keys } from '@redgrad/protocol';
 import { modelFromJson } from '@redgrad/train';
 import { cleanPrefix, uniquePrefix } from '../setup/redis.js';
-import { FAST_FAILOVER, IRIS, cli, localModelBytes, scanKeys, startService, stopAll, writeSpec, useTestRedis, lastJson, waitFor, waitForProgress } from './harness.js';
+import {
+  FAST_FAILOVER,
+  IRIS,
+  cli,
+  localModelBytes,
+  scanKeys,
+  startService,
+  stopAll,
+  writeSpec,
+  useTestRedis,
+  lastJson,
+  waitFor,
+  waitForProgress,
+} from './harness.js';
 import type { Service } from './harness.js';
 
 const testRedis = useTestRedis();
@@ -12,7 +25,13 @@ const redisUrl = testRedis.url;
 
 /** The coordinator computes nothing itself unless a test asks: these tests check what the workers did. */
 function envFor(prefix: string): Record<string, string> {
-  return { REDIS_URL: redisUrl, REDGRAD_PREFIX: prefix, REDGRAD_LOG_LEVEL: 'info', REDGRAD_COORDINATOR_COMPUTE: 'off', ...FAST_FAILOVER };
+  return {
+    REDIS_URL: redisUrl,
+    REDGRAD_PREFIX: prefix,
+    REDGRAD_LOG_LEVEL: 'info',
+    REDGRAD_COORDINATOR_COMPUTE: 'off',
+    ...FAST_FAILOVER,
+  };
 }
 
 async function exportModel(env: Record<string, string>, jobId: string, dir: string): Promise<Buffer> {
@@ -47,7 +66,9 @@ describe('distributed training over Redis', () => {
         const model = await exportModel(env, `iris-w${n}`, join(spec, '..'));
         expect(Buffer.compare(model, expected), `model with ${n} worker(s)`).toBe(0);
         // only the job's durable keys remain: spec, state, model, metrics
-        const left = (await scanKeys(testRedis.redis, `${prefix}:job:{iris-w${n}}:*`)).map((k) => k.split(':').pop()).sort();
+        const left = (await scanKeys(testRedis.redis, `${prefix}:job:{iris-w${n}}:*`))
+          .map((k) => k.split(':').pop())
+          .sort();
         expect(left).toEqual(['metrics', 'model', 'spec', 'state']);
         expect(await testRedis.redis.llen(`${prefix}:job:{iris-w${n}}:metrics`)).toBeLessThanOrEqual(1000);
       }
@@ -68,13 +89,19 @@ describe('distributed training over Redis', () => {
     const prefix = uniquePrefix('two-jobs');
     const env = envFor(prefix);
     const specA = await writeSpec(IRIS({ seed: 1, epochs: 10 }), 'a.json');
-    const specB = await writeSpec(IRIS({ seed: 2, epochs: 10, shardSize: 8, model: { hidden: [8, 8], activation: 'relu' } }), 'b.json');
+    const specB = await writeSpec(
+      IRIS({ seed: 2, epochs: 10, shardSize: 8, model: { hidden: [8, 8], activation: 'relu' } }),
+      'b.json',
+    );
     const [expectedA, expectedB] = await Promise.all([localModelBytes(specA), localModelBytes(specB)]);
     startService('worker', env, 'worker-1');
     try {
       // with no worker in the registry the coordinator plans no block of its own; it reads the
       // registry when it starts, so it starts after the worker (a job here outruns its 1 s re-read)
-      await waitFor('the worker to register', async () => (await testRedis.redis.zcard(new Keys(prefix).workers())) > 0);
+      await waitFor(
+        'the worker to register',
+        async () => (await testRedis.redis.zcard(new Keys(prefix).workers())) > 0,
+      );
       startService('coordinator', { ...env, REDGRAD_COORDINATOR_COMPUTE: '' });
       const [a, b] = await Promise.all([
         cli(['submit', specA, '--watch', '--json', '--id', 'job-a'], env),
@@ -156,7 +183,10 @@ describe('work in blocks', () => {
     try {
       // the coordinator reads the worker registry when it starts, then once a second: a job of a few
       // seconds would otherwise plan many of its steps before it learns of the two slots
-      await waitFor('the worker to register', async () => (await testRedis.redis.zcard(new Keys(prefix).workers())) > 0);
+      await waitFor(
+        'the worker to register',
+        async () => (await testRedis.redis.zcard(new Keys(prefix).workers())) > 0,
+      );
       startService('coordinator', env);
       const r = await cli(['submit', spec, '--watch', '--json', '--id', 'conc-2'], env);
       const final = lastJson(r.stdout);
@@ -216,7 +246,8 @@ describe('compact gradients', () => {
       // close to them (bf16 keeps 8 significant bits and the residual is fed back)
       const exact = modelFromJson((await localModelBytes(spec)).toString()).params;
       const rounded = modelFromJson((await exportModel(env, 'bf16-job', join(spec, '..'))).toString()).params;
-      let diff = 0, size = 0;
+      let diff = 0,
+        size = 0;
       for (let i = 0; i < exact.length; i++) {
         diff = Math.max(diff, Math.abs(rounded[i] - exact[i]));
         size = Math.max(size, Math.abs(exact[i]));
@@ -229,4 +260,3 @@ describe('compact gradients', () => {
     }
   }, 120_000);
 });
-

@@ -4,13 +4,30 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { cleanPrefix, startRedisServer, uniquePrefix } from '../setup/redis.js';
-import { FAST_FAILOVER, IRIS, cli, localModelBytes, scanKeys, startService, stopAll, writeSpec, useTestRedis, lastJson, waitForProgress } from './harness.js';
+import {
+  FAST_FAILOVER,
+  IRIS,
+  cli,
+  localModelBytes,
+  scanKeys,
+  startService,
+  stopAll,
+  writeSpec,
+  useTestRedis,
+  lastJson,
+  waitForProgress,
+} from './harness.js';
 
 const testRedis = useTestRedis();
 const redisUrl = testRedis.url;
 
 // the coordinator computes nothing itself: these tests check what the workers did
-const envFor = (url: string, prefix: string) => ({ REDIS_URL: url, REDGRAD_PREFIX: prefix, REDGRAD_COORDINATOR_COMPUTE: 'off', ...FAST_FAILOVER });
+const envFor = (url: string, prefix: string) => ({
+  REDIS_URL: url,
+  REDGRAD_PREFIX: prefix,
+  REDGRAD_COORDINATOR_COMPUTE: 'off',
+  ...FAST_FAILOVER,
+});
 
 describe('bad input and faults', () => {
   it('refuses a bad spec and a bad data file at submit, with the same messages as --local', async () => {
@@ -19,7 +36,9 @@ describe('bad input and faults', () => {
     const bad = await writeSpec({ ...IRIS(), optimizer: { type: 'adam', lr: 'fast' } });
     const r = await cli(['submit', bad], env);
     expect(r.code).toBe(1);
-    expect(r.stderr.trim()).toMatch(/^redgrad: .*job\.json: spec\.optimizer\.lr: expected a number in \(0, 10\], got "fast"$/);
+    expect(r.stderr.trim()).toMatch(
+      /^redgrad: .*job\.json: spec\.optimizer\.lr: expected a number in \(0, 10\], got "fast"$/,
+    );
     const local = await cli(['train', '--local', bad], env);
     expect(local.stderr).toBe(r.stderr);
 
@@ -49,12 +68,28 @@ describe('bad input and faults', () => {
       // results streams, and a list where step 5's stream should be
       for (let step = 0; step < 5; step++) {
         const key = `${prefix}:job:{good}:results:${step}`;
-        for (const m of [Buffer.from([0x85, 0xa1, 0x76]), Buffer.from('not msgpack at all'), Buffer.alloc(64, 0xc1)]) await testRedis.redis.xadd(key, '*', 'm', m);
+        for (const m of [Buffer.from([0x85, 0xa1, 0x76]), Buffer.from('not msgpack at all'), Buffer.alloc(64, 0xc1)])
+          await testRedis.redis.xadd(key, '*', 'm', m);
         await testRedis.redis.xadd(key, '*', 'hello', 'world');
       }
       await testRedis.redis.rpush(`${prefix}:job:{good}:results:5`, 'a list');
       await gradients.add('shard', { hello: 'world' }, { jobId: 'garbage-1' });
-      await gradients.add('block', { v: 1, jobId: 'ghost', step: 0, level: 0, index: 0, weightsKey: `${prefix}:job:{ghost}:w:0`, dataHash: 'ab'.repeat(32), kernel: 'js', paramCount: 10, indices: 'AAAAAA==' }, { jobId: 'ghost_0_0_0' });
+      await gradients.add(
+        'block',
+        {
+          v: 1,
+          jobId: 'ghost',
+          step: 0,
+          level: 0,
+          index: 0,
+          weightsKey: `${prefix}:job:{ghost}:w:0`,
+          dataHash: 'ab'.repeat(32),
+          kernel: 'js',
+          paramCount: 10,
+          indices: 'AAAAAA==',
+        },
+        { jobId: 'ghost_0_0_0' },
+      );
       await jobs.add('train', { jobId: 'no-such-job' }, { jobId: 'no-such-job' });
       await jobs.add('train', { nonsense: [1, 2, 3] }, { jobId: 'nonsense' });
       const r = await cli(['submit', spec, '--watch', '--json', '--id', 'good'], env);
@@ -83,8 +118,15 @@ describe('bad input and faults', () => {
     const prefix = uniquePrefix('nan');
     const env = envFor(redisUrl, prefix);
     const spec = await writeSpec({
-      name: 'diverge', data: { builtin: 'sine' }, model: { hidden: [8], activation: 'relu', output: 'identity' }, loss: 'squared-error',
-      optimizer: { type: 'sgd', lr: 10 }, batchSize: 32, shardSize: 16, epochs: 50, seed: 1,
+      name: 'diverge',
+      data: { builtin: 'sine' },
+      model: { hidden: [8], activation: 'relu', output: 'identity' },
+      loss: 'squared-error',
+      optimizer: { type: 'sgd', lr: 10 },
+      batchSize: 32,
+      shardSize: 16,
+      epochs: 50,
+      seed: 1,
     });
     const coordinator = startService('coordinator', env);
     startService('worker', env);
@@ -94,7 +136,10 @@ describe('bad input and faults', () => {
       const final = lastJson(r.stdout);
       expect(final.status).toBe('failed');
       expect(final.error).toMatch(/non-finite/);
-      const ok = await cli(['submit', await writeSpec(IRIS({ epochs: 2 })), '--watch', '--json', '--id', 'after-nan'], env);
+      const ok = await cli(
+        ['submit', await writeSpec(IRIS({ epochs: 2 })), '--watch', '--json', '--id', 'after-nan'],
+        env,
+      );
       expect(ok.code).toBe(0);
       expect(coordinator.alive()).toBe(true);
     } finally {
@@ -121,7 +166,9 @@ describe('bad input and faults', () => {
       expect(JSON.parse(r.stdout).status).toBe('cancelled');
       const left = await testRedis.redis.keys(`${prefix}:job:{running-one}:*`);
       expect(left.filter((k) => /:(w|results):\d+$/.test(k))).toEqual([]);
-      expect((await cli(['export', 'running-one', '-o', join(spec, '..', 'x.json')], env)).stderr).toMatch(/has no model \(status cancelled\)/);
+      expect((await cli(['export', 'running-one', '-o', join(spec, '..', 'x.json')], env)).stderr).toMatch(
+        /has no model \(status cancelled\)/,
+      );
     } finally {
       await stopAll();
       await cleanPrefix(testRedis.redis, prefix);
@@ -142,7 +189,9 @@ describe('bad input and faults', () => {
       expect(sub.code, sub.stderr).toBe(0);
       await waitForProgress(env, 'steps-job', 1 / 3);
       // step keys live in the step Redis only
-      expect((await scanKeys(testRedis.redis, `${prefix}:job:{steps-job}:*`)).filter((k) => /:(w|results):\d+$/.test(k))).toEqual([]);
+      expect(
+        (await scanKeys(testRedis.redis, `${prefix}:job:{steps-job}:*`)).filter((k) => /:(w|results):\d+$/.test(k)),
+      ).toEqual([]);
       steps.kill('SIGKILL');
       await steps.exited;
       await new Promise((r) => setTimeout(r, 500));
@@ -180,7 +229,12 @@ describe('bad input and faults', () => {
       server.kill('SIGKILL');
       await server.exited;
       await new Promise((r) => setTimeout(r, 1000));
-      restarted = await startRedisServer({ appendonly: true, appendfsync: 'always', port: server.port, dir: server.dir });
+      restarted = await startRedisServer({
+        appendonly: true,
+        appendfsync: 'always',
+        port: server.port,
+        dir: server.dir,
+      });
       const r = await cli(['watch', 'aof-job', '--json'], env, 150_000);
       const final = JSON.parse(r.stdout);
       expect(final.status).toBe('completed');

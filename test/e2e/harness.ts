@@ -38,12 +38,20 @@ export interface Service {
 const running = new Set<Service>();
 
 /** Starts a real service bin as a child process (one node process, so its PID is the service). */
-export function startService(kind: 'coordinator' | 'worker', env: Record<string, string>, name: string = kind): Service {
+export function startService(
+  kind: 'coordinator' | 'worker',
+  env: Record<string, string>,
+  name: string = kind,
+): Service {
   return startCommand(name, [process.execPath, BINS[kind]], env);
 }
 
 export function startCommand(name: string, command: string[], env: Record<string, string>): Service {
-  const proc = spawn(command[0], command.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
+  const proc = spawn(command[0], command.slice(1), {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: ROOT,
+  });
   let log = '';
   const keep = (b: Buffer) => {
     log = (log + b.toString()).slice(-200_000);
@@ -60,7 +68,11 @@ export function startCommand(name: string, command: string[], env: Record<string
     }),
   );
   const svc: Service = {
-    name, proc, pid: proc.pid!, logs: () => log, alive: () => !exited,
+    name,
+    proc,
+    pid: proc.pid!,
+    logs: () => log,
+    alive: () => !exited,
     stop: async () => {
       if (!exited) {
         proc.kill('SIGTERM');
@@ -86,11 +98,20 @@ export async function stopAll(): Promise<void> {
 }
 
 /** Runs the CLI; never throws, returns exit code and output. */
-export function cli(args: string[], env: Record<string, string>, timeoutMs = 120_000): Promise<{ code: number; stdout: string; stderr: string }> {
+export function cli(
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 120_000,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BINS.cli, ...args], { env: { ...process.env, ...env }, cwd: ROOT, timeout: timeoutMs, maxBuffer: 1 << 26 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [BINS.cli, ...args],
+      { env: { ...process.env, ...env }, cwd: ROOT, timeout: timeoutMs, maxBuffer: 1 << 26 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -107,7 +128,12 @@ export async function writeSpec(spec: Record<string, unknown>, name = 'job.json'
   return path;
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 60_000, everyMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | null | false>,
+  timeoutMs = 60_000,
+  everyMs = 100,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
@@ -129,9 +155,18 @@ export async function scanKeys(redis: Redis, pattern: string): Promise<string[]>
 }
 
 export const IRIS = (over: Record<string, unknown> = {}) => ({
-  name: 'iris-e2e', data: { builtin: 'iris' }, testSplit: 0.2, scaling: 'standard',
-  model: { hidden: [16], activation: 'tanh', output: 'softmax' }, loss: 'cross-entropy',
-  optimizer: { type: 'adam', lr: 0.01 }, batchSize: 16, shardSize: 4, epochs: 8, seed: 11, ...over,
+  name: 'iris-e2e',
+  data: { builtin: 'iris' },
+  testSplit: 0.2,
+  scaling: 'standard',
+  model: { hidden: [16], activation: 'tanh', output: 'softmax' },
+  loss: 'cross-entropy',
+  optimizer: { type: 'adam', lr: 0.01 },
+  batchSize: 16,
+  shardSize: 4,
+  epochs: 8,
+  seed: 11,
+  ...over,
 });
 
 /**
@@ -165,9 +200,19 @@ export function lastJson(stdout: string): any {
 }
 
 /** Waits until `redgrad status` shows the job past `fraction` of its steps (or past `minSteps`). */
-export async function waitForProgress(env: Record<string, string>, jobId: string, fraction: number, minSteps = 0): Promise<void> {
-  await waitFor(`${jobId} to pass ${Math.round(fraction * 100)}% of its steps`, async () => {
-    const p = lastJson((await cli(['status', jobId, '--json'], env)).stdout).progress;
-    return p && p.step > Math.max(minSteps, p.steps * fraction);
-  }, 60_000, 200);
+export async function waitForProgress(
+  env: Record<string, string>,
+  jobId: string,
+  fraction: number,
+  minSteps = 0,
+): Promise<void> {
+  await waitFor(
+    `${jobId} to pass ${Math.round(fraction * 100)}% of its steps`,
+    async () => {
+      const p = lastJson((await cli(['status', jobId, '--json'], env)).stdout).progress;
+      return p && p.step > Math.max(minSteps, p.steps * fraction);
+    },
+    60_000,
+    200,
+  );
 }

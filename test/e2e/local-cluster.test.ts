@@ -4,7 +4,19 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cleanPrefix, uniquePrefix } from '../setup/redis.js';
 import { REPO_ROOT, composeServices } from '../compose/compose-file.js';
-import { FAST_FAILOVER, IRIS, cli, lastJson, localModelBytes, startCommand, stopAll, useTestRedis, waitFor, waitForProgress, writeSpec } from './harness.js';
+import {
+  FAST_FAILOVER,
+  IRIS,
+  cli,
+  lastJson,
+  localModelBytes,
+  startCommand,
+  stopAll,
+  useTestRedis,
+  waitFor,
+  waitForProgress,
+  writeSpec,
+} from './harness.js';
 
 const testRedis = useTestRedis();
 const redisUrl = testRedis.url;
@@ -15,7 +27,8 @@ async function processesMarked(mark: string): Promise<number[]> {
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if ((await readFile(`/proc/${entry}/environ`, 'latin1')).includes(`REDGRAD_TEST_MARK=${mark}`)) pids.push(Number(entry));
+      if ((await readFile(`/proc/${entry}/environ`, 'latin1')).includes(`REDGRAD_TEST_MARK=${mark}`))
+        pids.push(Number(entry));
     } catch {
       // gone, or not ours to read
     }
@@ -28,7 +41,10 @@ describe('the local cluster', () => {
     const mark = randomUUID(); // every process the command starts inherits it
     const out = join(await writeSpec({}, 'unused.json'), '..', 'cluster-model.json');
     // no REDIS_URL: the command starts its own redis-server
-    const r = await cli(['cluster', '--workers', '2', '--submit', join(REPO_ROOT, 'examples/iris.json'), '--json', '--out', out], { REDGRAD_TEST_MARK: mark, REDIS_URL: '' });
+    const r = await cli(
+      ['cluster', '--workers', '2', '--submit', join(REPO_ROOT, 'examples/iris.json'), '--json', '--out', out],
+      { REDGRAD_TEST_MARK: mark, REDIS_URL: '' },
+    );
     expect(r.code, r.stderr.slice(-3000)).toBe(0);
     const result = JSON.parse(r.stdout.trim());
     expect(result.status).toBe('completed');
@@ -44,12 +60,21 @@ describe('the local cluster', () => {
     expect(await processesMarked(mark)).toEqual([]);
   }, 180_000);
 
-  it('runs the compose file\'s coordinator and worker commands with its environment; workers join and leave mid-job', async () => {
+  it("runs the compose file's coordinator and worker commands with its environment; workers join and leave mid-job", async () => {
     const prefix = uniquePrefix('compose');
     const services = await composeServices();
     // the test Redis stands in for both of the compose file's Redis servers
-    const env = (name: string) => ({ ...services[name].environment, REDIS_URL: redisUrl, REDGRAD_STEP_REDIS_URL: redisUrl, REDGRAD_PREFIX: prefix, ...FAST_FAILOVER });
-    const command = (name: string) => [process.execPath, ...services[name].command.slice(1).map((a) => (a.startsWith('apps/') ? join(REPO_ROOT, a) : a))];
+    const env = (name: string) => ({
+      ...services[name].environment,
+      REDIS_URL: redisUrl,
+      REDGRAD_STEP_REDIS_URL: redisUrl,
+      REDGRAD_PREFIX: prefix,
+      ...FAST_FAILOVER,
+    });
+    const command = (name: string) => [
+      process.execPath,
+      ...services[name].command.slice(1).map((a) => (a.startsWith('apps/') ? join(REPO_ROOT, a) : a)),
+    ];
     // long enough that a worker starting mid-job (node + tsx: a second or more on a loaded CI
     // machine) still finds shards to take
     const spec = await writeSpec(IRIS({ epochs: 200 }));
@@ -57,14 +82,22 @@ describe('the local cluster', () => {
     startCommand('coordinator', command('coordinator'), env('coordinator'));
     const first = startCommand('worker-1', command('worker'), env('worker'));
     try {
-      const sub = await cli(['submit', spec, '--json', '--id', 'compose-job'], { REDIS_URL: redisUrl, REDGRAD_PREFIX: prefix });
+      const sub = await cli(['submit', spec, '--json', '--id', 'compose-job'], {
+        REDIS_URL: redisUrl,
+        REDGRAD_PREFIX: prefix,
+      });
       expect(sub.code, sub.stderr).toBe(0);
       const cliEnv = { REDIS_URL: redisUrl, REDGRAD_PREFIX: prefix };
       await waitForProgress(cliEnv, 'compose-job', 0.1);
       startCommand('worker-2', command('worker'), { ...env('worker'), REDGRAD_WORKER_ID: 'joined-mid-job' });
-      await waitFor('the new worker to take shards', async () => {
-        return lastJson((await cli(['status', 'compose-job', '--json'], cliEnv)).stdout).progress?.workersSeen >= 2;
-      }, 60_000, 200);
+      await waitFor(
+        'the new worker to take shards',
+        async () => {
+          return lastJson((await cli(['status', 'compose-job', '--json'], cliEnv)).stdout).progress?.workersSeen >= 2;
+        },
+        60_000,
+        200,
+      );
       // SIGTERM the first worker mid-job: it finishes the shard in hand and exits 0
       expect(await first.stop()).toBe(0);
       const r = await cli(['watch', 'compose-job', '--json'], cliEnv);

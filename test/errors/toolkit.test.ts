@@ -1,6 +1,13 @@
 import { endianness, tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { HOST_LITTLE_ENDIAN, InputFileError, RedgradError, describeValue, readInputBytes, readInputText } from '@redgrad/errors';
+import {
+  HOST_LITTLE_ENDIAN,
+  InputFileError,
+  RedgradError,
+  describeValue,
+  readInputBytes,
+  readInputText,
+} from '@redgrad/errors';
 
 describe('describeValue', () => {
   it('shows a value the way it would be written, one line whatever the input', () => {

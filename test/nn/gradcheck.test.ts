@@ -17,7 +17,9 @@ function makeCase(loss: Loss, out: Activation, hidden: Activation, depth: number
   const sizes = [INPUTS, ...Array.from({ length: depth - 1 }, (_, i) => 4 + i), OUTPUTS];
   const arch: Architecture = {
     loss,
-    layers: sizes.slice(1).map((o, i) => ({ inputs: sizes[i], outputs: o, activation: i === depth - 1 ? out : hidden })),
+    layers: sizes
+      .slice(1)
+      .map((o, i) => ({ inputs: sizes[i], outputs: o, activation: i === depth - 1 ? out : hidden })),
   };
   const net = new Network(arch, jsKernels, ROWS);
   const rng = new Rng(seed);
@@ -28,9 +30,15 @@ function makeCase(loss: Loss, out: Activation, hidden: Activation, depth: number
   for (let r = 0; r < ROWS; r++) {
     if (loss === 'cross-entropy') y[r * OUTPUTS + rng.int(OUTPUTS)] = 1;
     else if (loss === 'binary-cross-entropy') for (let j = 0; j < OUTPUTS; j++) y[r * OUTPUTS + j] = rng.int(2);
-    else for (let j = 0; j < OUTPUTS; j++) y[r * OUTPUTS + j] = out === 'softmax' || out === 'sigmoid' ? rng.next() : rng.gauss();
+    else
+      for (let j = 0; j < OUTPUTS; j++)
+        y[r * OUTPUTS + j] = out === 'softmax' || out === 'sigmoid' ? rng.next() : rng.gauss();
   }
-  return { net, data: { x, y, features: INPUTS, outputs: OUTPUTS }, indices: Uint32Array.from({ length: ROWS }, (_, i) => i) };
+  return {
+    net,
+    data: { x, y, features: INPUTS, outputs: OUTPUTS },
+    indices: Uint32Array.from({ length: ROWS }, (_, i) => i),
+  };
 }
 
 function worstErrorRatio(loss: Loss, out: Activation, hidden: Activation, depth: number): number {
@@ -40,7 +48,7 @@ function worstErrorRatio(loss: Loss, out: Activation, hidden: Activation, depth:
   let worst = 0;
   for (let i = 0; i < net.paramCount; i++) {
     const w = net.params[i];
-    const h = hidden === "relu" || out === "relu" ? 1e-3 : 1e-2; // smaller steps rarely cross a ReLU kink
+    const h = hidden === 'relu' || out === 'relu' ? 1e-3 : 1e-2; // smaller steps rarely cross a ReLU kink
     net.params[i] = w + h;
     const up = net.shardGradient(data, indices, false).lossSum;
     net.params[i] = w - h;
@@ -90,6 +98,8 @@ describe('shard gradient is a sum', () => {
   it('refuses a sample index outside the data set, naming it', () => {
     const { net, data } = makeCase('cross-entropy', 'softmax', 'tanh', 3, 7);
     const rows = data.x.length / data.features;
-    expect(() => net.shardGradient(data, [0, rows], true)).toThrow(`sample index ${rows} is outside the data set's ${rows} rows`);
+    expect(() => net.shardGradient(data, [0, rows], true)).toThrow(
+      `sample index ${rows} is outside the data set's ${rows} rows`,
+    );
   });
 });

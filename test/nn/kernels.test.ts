@@ -8,7 +8,16 @@ type Product = 'matmulABt' | 'matmulAB' | 'matmulAtB';
 const products: Product[] = ['matmulABt', 'matmulAB', 'matmulAtB'];
 
 /** Element (i,p) of A and (p,j) of the right factor, per product layout, for the tolerance scale. */
-function absDot(op: Product, A: Float32Array, B: Float32Array, m: number, n: number, k: number, i: number, j: number): number {
+function absDot(
+  op: Product,
+  A: Float32Array,
+  B: Float32Array,
+  m: number,
+  n: number,
+  k: number,
+  i: number,
+  j: number,
+): number {
   let s = 0;
   for (let p = 0; p < k; p++) {
     const a = op === 'matmulAtB' ? A[p * m + i] : A[i * k + p];
@@ -23,7 +32,17 @@ function fill(x: Float32Array, rng: Rng): Float32Array {
   return x;
 }
 
-function run(kernels: Kernels, op: Product, A: Float32Array, B: Float32Array, C: Float32Array, m: number, n: number, k: number, bias: Float32Array | null) {
+function run(
+  kernels: Kernels,
+  op: Product,
+  A: Float32Array,
+  B: Float32Array,
+  C: Float32Array,
+  m: number,
+  n: number,
+  k: number,
+  bias: Float32Array | null,
+) {
   if (op === 'matmulABt') kernels.matmulABt(A, B, C, m, n, k, bias);
   else kernels[op](A, B, C, m, n, k);
 }
@@ -33,13 +52,24 @@ function run(kernels: Kernels, op: Product, A: Float32Array, B: Float32Array, C:
  * |c_wasm − c_js| ≤ 1e-5 · Σ_p |a_ip · b_pj| + 1e-6 (f32 rounding grows at most ~k·2⁻²⁴ relative
  * to Σ|ab|; 1e-5 covers k up to ~160 in the worst case and far more in practice).
  */
-function expectAgrees(op: Product, A: Float32Array, B: Float32Array, got: Float32Array, want: Float32Array, m: number, n: number, k: number) {
+function expectAgrees(
+  op: Product,
+  A: Float32Array,
+  B: Float32Array,
+  got: Float32Array,
+  want: Float32Array,
+  m: number,
+  n: number,
+  k: number,
+) {
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
       const err = Math.abs(got[i * n + j] - want[i * n + j]);
       const tol = 1e-5 * absDot(op, A, B, m, n, k, i, j) + 1e-6;
       if (!(err <= tol)) {
-        throw new Error(`${op} ${m}×${n}×${k}: C[${i},${j}] wasm ${got[i * n + j]} js ${want[i * n + j]} (|Δ| ${err} > ${tol})`);
+        throw new Error(
+          `${op} ${m}×${n}×${k}: C[${i},${j}] wasm ${got[i * n + j]} js ${want[i * n + j]} (|Δ| ${err} > ${tol})`,
+        );
       }
     }
   }
@@ -64,7 +94,11 @@ describe.skipIf(!wasmSimdAvailable())('wasm-simd kernels', () => {
     // A = [[1,2,3],[4,5,6]], B = [[7,8],[9,10],[11,12]]: A·B = [[58,64],[139,154]]
     const expected = [58, 64, 139, 154];
     for (const arena of [true, false]) {
-      const make = (v: number[]) => { const x = arena ? wasm.alloc(v.length) : new Float32Array(v.length); x.set(v); return x; };
+      const make = (v: number[]) => {
+        const x = arena ? wasm.alloc(v.length) : new Float32Array(v.length);
+        x.set(v);
+        return x;
+      };
       const C = arena ? wasm.alloc(4) : new Float32Array(4);
       wasm.matmulAB(make([1, 2, 3, 4, 5, 6]), make([7, 8, 9, 10, 11, 12]), C, 2, 2, 3);
       expect(Array.from(C)).toEqual(expected);
@@ -81,12 +115,17 @@ describe.skipIf(!wasmSimdAvailable())('wasm-simd kernels', () => {
       const op = products[trial % 3];
       const edge = [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 63, 70];
       const pick = () => (rng.next() < 0.4 ? edge[rng.int(edge.length)] : 1 + rng.int(70));
-      const m = pick(), n = pick(), k = pick();
+      const m = pick(),
+        n = pick(),
+        k = pick();
       const arena = trial % 2 === 0;
       const withBias = op === 'matmulABt' && trial % 4 < 2;
-      const a = m * k, b = n * k; // A and B sizes in every layout; C is [m,n]
+      const a = m * k,
+        b = n * k; // A and B sizes in every layout; C is [m,n]
       const mk = (len: number) => fill(arena ? wasm.alloc(len) : new Float32Array(len), rng);
-      const A = mk(a), B = mk(b), bias = withBias ? mk(n) : null;
+      const A = mk(a),
+        B = mk(b),
+        bias = withBias ? mk(n) : null;
       const C = arena ? wasm.alloc(m * n) : new Float32Array(m * n);
       C.fill(Number.NaN); // every element must be written
       const want = new Float32Array(m * n);
@@ -99,15 +138,24 @@ describe.skipIf(!wasmSimdAvailable())('wasm-simd kernels', () => {
   it('agrees with jsKernels on the MLP shapes (784-256-128-10, batch 128)', () => {
     const rng = new Rng(7);
     const cases: [Product, number, number, number][] = [
-      ['matmulABt', 128, 256, 784], ['matmulABt', 128, 128, 256], ['matmulABt', 128, 10, 128],
-      ['matmulAtB', 256, 784, 128], ['matmulAtB', 128, 256, 128], ['matmulAtB', 10, 128, 128],
-      ['matmulAB', 128, 128, 10], ['matmulAB', 128, 256, 128], ['matmulAB', 128, 784, 256],
+      ['matmulABt', 128, 256, 784],
+      ['matmulABt', 128, 128, 256],
+      ['matmulABt', 128, 10, 128],
+      ['matmulAtB', 256, 784, 128],
+      ['matmulAtB', 128, 256, 128],
+      ['matmulAtB', 10, 128, 128],
+      ['matmulAB', 128, 128, 10],
+      ['matmulAB', 128, 256, 128],
+      ['matmulAB', 128, 784, 256],
     ];
     for (const [op, m, n, k] of cases) {
       for (const arena of [true, false]) {
-        const a = m * k, b = n * k; // A and B sizes in every layout; C is [m,n]
+        const a = m * k,
+          b = n * k; // A and B sizes in every layout; C is [m,n]
         const mk = (len: number) => fill(arena ? wasm.alloc(len) : new Float32Array(len), rng);
-        const A = mk(a), B = mk(b), bias = op === 'matmulABt' ? mk(n) : null;
+        const A = mk(a),
+          B = mk(b),
+          bias = op === 'matmulABt' ? mk(n) : null;
         const C = arena ? wasm.alloc(m * n) : new Float32Array(m * n);
         const want = new Float32Array(m * n);
         run(jsKernels, op, A, B, want, m, n, k, bias);
@@ -131,12 +179,18 @@ describe.skipIf(!wasmSimdAvailable())('wasm-simd kernels', () => {
     const rng = new Rng(99);
     for (const op of products) {
       const [m, n, k] = [37, 45, 300]; // ragged edges and more than one k-block
-      const A = fill(wasm.alloc(m * k), rng), B = fill(wasm.alloc(n * k), rng), bias = fill(wasm.alloc(n), rng);
-      const C1 = wasm.alloc(m * n), C2 = wasm.alloc(m * n), C3 = new Float32Array(m * n);
+      const A = fill(wasm.alloc(m * k), rng),
+        B = fill(wasm.alloc(n * k), rng),
+        bias = fill(wasm.alloc(n), rng);
+      const C1 = wasm.alloc(m * n),
+        C2 = wasm.alloc(m * n),
+        C3 = new Float32Array(m * n);
       run(wasm, op, A, B, C1, m, n, k, bias);
       run(wasm, op, A, B, C2, m, n, k, bias);
       run(wasm, op, A.slice(), B.slice(), C3, m, n, k, bias.slice());
-      expect(new Uint32Array(C2.buffer, C2.byteOffset, m * n)).toEqual(new Uint32Array(C1.buffer, C1.byteOffset, m * n));
+      expect(new Uint32Array(C2.buffer, C2.byteOffset, m * n)).toEqual(
+        new Uint32Array(C1.buffer, C1.byteOffset, m * n),
+      );
       expect(new Uint32Array(C3.buffer)).toEqual(new Uint32Array(C1.slice().buffer));
     }
   });
@@ -144,23 +198,32 @@ describe.skipIf(!wasmSimdAvailable())('wasm-simd kernels', () => {
   it('computes ReLU forward and backward, bias-gradient column sums and shard-sum additions with the same bits as jsKernels', () => {
     const rng = new Rng(5);
     const bits = (x: Float32Array) => Array.from(new Uint32Array(x.buffer, x.byteOffset, x.length));
-    for (const [rows, cols] of [[1, 1], [3, 5], [7, 4], [128, 10], [64, 257]]) {
+    for (const [rows, cols] of [
+      [1, 1],
+      [3, 5],
+      [7, 4],
+      [128, 10],
+      [64, 257],
+    ]) {
       const len = rows * cols;
       const u = fill(wasm.alloc(len), rng);
       u[0] = NaN; // both kernels map NaN and −0 to +0 and treat them as inactive
       if (len > 2) u[2] = -0;
       const d = fill(wasm.alloc(len), rng);
-      const zW = wasm.alloc(len), zJ = new Float32Array(len);
+      const zW = wasm.alloc(len),
+        zJ = new Float32Array(len);
       wasm.reluForward(u, zW, len);
       jsKernels.reluForward(u, zJ, len);
       expect(bits(zW)).toEqual(bits(zJ));
       expect(zW[0]).toBe(0);
-      const dW = wasm.alloc(len), dJ = Float32Array.from(d);
+      const dW = wasm.alloc(len),
+        dJ = Float32Array.from(d);
       dW.set(d);
       wasm.reluBackward(u, dW, len);
       jsKernels.reluBackward(u, dJ, len);
       expect(bits(dW)).toEqual(bits(dJ));
-      const sW = wasm.alloc(cols), sJ = new Float32Array(cols);
+      const sW = wasm.alloc(cols),
+        sJ = new Float32Array(cols);
       wasm.columnSums(d, rows, cols, sW);
       jsKernels.columnSums(d, rows, cols, sJ);
       expect(bits(sW)).toEqual(bits(sJ));
@@ -172,7 +235,8 @@ describe.skipIf(!wasmSimdAvailable())('wasm-simd kernels', () => {
       wasm.columnSums(Float32Array.from(d), rows, cols, sP);
       expect(bits(sP)).toEqual(bits(sJ));
       // adding one shard's sum to another's: float32 sums, the same bits
-      const aW = wasm.alloc(len), aJ = Float32Array.from(u);
+      const aW = wasm.alloc(len),
+        aJ = Float32Array.from(u);
       aW.set(u);
       wasm.addInto(aW, d, len);
       jsKernels.addInto(aJ, d, len);
@@ -188,7 +252,12 @@ describe.skipIf(!wasmSimdAvailable())('wasm-simd kernels', () => {
         const make = () => (foreign ? new Float32Array(len) : wasm.alloc(len));
         const [gJ, mJ, vJ, wJ] = [0, 0, 0, 0].map(() => new Float32Array(len));
         const [gW, mW, vW, wW] = [make(), make(), make(), make()];
-        for (const [j, w] of [[gJ, gW], [mJ, mW], [vJ, vW], [wJ, wW]]) {
+        for (const [j, w] of [
+          [gJ, gW],
+          [mJ, mW],
+          [vJ, vW],
+          [wJ, wW],
+        ]) {
           fill(j, rng);
           w.set(j);
         }
@@ -197,11 +266,25 @@ describe.skipIf(!wasmSimdAvailable())('wasm-simd kernels', () => {
         expect(Array.from(gW)).toEqual(Array.from(gJ));
         expect(gJ[0]).toBe(Math.fround(gJ[0])); // still float32 values
         for (let t = 1; t <= 3; t++) {
-          const c = { b1: 0.9, b2: 0.999, a1: 1 - 0.9, a2: 1 - 0.999, alpha: 0.001 * Math.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t), epsHat: 1e-8 * Math.sqrt(1 - 0.999 ** t) };
+          const c = {
+            b1: 0.9,
+            b2: 0.999,
+            a1: 1 - 0.9,
+            a2: 1 - 0.999,
+            alpha: (0.001 * Math.sqrt(1 - 0.999 ** t)) / (1 - 0.9 ** t),
+            epsHat: 1e-8 * Math.sqrt(1 - 0.999 ** t),
+          };
           jsKernels.adamStep(wJ, gJ, mJ, vJ, c);
           wasm.adamStep(wW, gW, mW, vW, c);
         }
-        for (const [j, w] of [[wJ, wW], [mJ, mW], [vJ, vW]]) expect(Buffer.from(w.buffer, w.byteOffset, w.byteLength).equals(Buffer.from(j.buffer, j.byteOffset, j.byteLength))).toBe(true);
+        for (const [j, w] of [
+          [wJ, wW],
+          [mJ, mW],
+          [vJ, vW],
+        ])
+          expect(
+            Buffer.from(w.buffer, w.byteOffset, w.byteLength).equals(Buffer.from(j.buffer, j.byteOffset, j.byteLength)),
+          ).toBe(true);
       }
     }
     // a hand-checked mean, and ±Inf / NaN anywhere (SIMD body or scalar tail) reported by both
@@ -230,8 +313,9 @@ describe.skipIf(!wasmSimdAvailable())('wasm-simd kernels', () => {
     const small = createWasmKernels({ maxFloats: 1000 });
     const view = small.alloc(896); // 896 floats = 56 × 64 bytes: no alignment slack
     expect(() => small.alloc(200)).toThrow(/wasm kernel arena exhausted: asked 200 floats, 104 left; raise maxFloats/);
-    expect(() => small.matmulAB(new Float32Array(50 * 50), new Float32Array(50 * 50), new Float32Array(50 * 50), 50, 50, 50))
-      .toThrow(/wasm kernel arena exhausted/);
+    expect(() =>
+      small.matmulAB(new Float32Array(50 * 50), new Float32Array(50 * 50), new Float32Array(50 * 50), 50, 50, 50),
+    ).toThrow(/wasm kernel arena exhausted/);
     expect(small.alloc(104).length).toBe(104); // exactly fills the arena
     expect(view.length).toBe(896); // still attached
     expect(() => small.matmulAB(view, view, new Float32Array(3), 2, 2, 2)).toThrow(/C needs 4 floats, got 3/);

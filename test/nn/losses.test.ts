@@ -41,9 +41,17 @@ describe('losses', () => {
 
   it('a hand-computed one-layer network: forward, loss and gradient', () => {
     // u = W z + b with W = [[1, 2], [3, 4]], b = [0.5, -1], z = (1, -1): u = (-0.5, -2)
-    const net = new Network({ loss: 'squared-error', layers: [{ inputs: 2, outputs: 2, activation: 'identity' }] }, jsKernels, 1);
+    const net = new Network(
+      { loss: 'squared-error', layers: [{ inputs: 2, outputs: 2, activation: 'identity' }] },
+      jsKernels,
+      1,
+    );
     net.params.set([1, 2, 3, 4, 0.5, -1]);
-    const stats = net.shardGradient({ x: Float32Array.from([1, -1]), y: Float32Array.from([0, 0]), features: 2, outputs: 2 }, [0], false);
+    const stats = net.shardGradient(
+      { x: Float32Array.from([1, -1]), y: Float32Array.from([0, 0]), features: 2, outputs: 2 },
+      [0],
+      false,
+    );
     expect(stats.lossSum).toBeCloseTo(0.5 * (0.25 + 4), 10);
     // δ = y − t = (-0.5, -2); ∂E/∂W_ji = δ_j z_i; ∂E/∂b = δ
     expect(Array.from(net.grad)).toEqual([-0.5, 0.5, -2, 2, -0.5, -2]);

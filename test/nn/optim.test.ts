@@ -17,28 +17,42 @@ function steps(spec: OptimizerSpec, grads: number[][], w0 = [1, 1]): number[][] 
 describe('optimizers (hand-computed)', () => {
   it('sgd: w ← w − η·g, with L2 decay on weights only', () => {
     expect(steps({ type: 'sgd', lr: 0.1 }, [[2, 4]])[0]).toEqual([Math.fround(0.8), Math.fround(0.6)]);
-    expect(steps({ type: 'sgd', lr: 0.1, weightDecay: 0.5 }, [[2, 4]])[0]).toEqual([Math.fround(1 - 0.1 * 2.5), Math.fround(0.6)]);
+    expect(steps({ type: 'sgd', lr: 0.1, weightDecay: 0.5 }, [[2, 4]])[0]).toEqual([
+      Math.fround(1 - 0.1 * 2.5),
+      Math.fround(0.6),
+    ]);
   });
 
   it('momentum: v ← μv + g; w ← w − η·v', () => {
-    const [a, b] = steps({ type: 'momentum', lr: 0.1, momentum: 0.9 }, [[1, 0], [1, 0]]);
+    const [a, b] = steps({ type: 'momentum', lr: 0.1, momentum: 0.9 }, [
+      [1, 0],
+      [1, 0],
+    ]);
     expect(a[0]).toBeCloseTo(1 - 0.1, 6);
     expect(b[0]).toBeCloseTo(1 - 0.1 - 0.1 * 1.9, 6);
   });
 
   it('nesterov: w ← w − η·(g + μv)', () => {
-    const [a, b] = steps({ type: 'nesterov', lr: 0.1, momentum: 0.9 }, [[1, 0], [1, 0]]);
+    const [a, b] = steps({ type: 'nesterov', lr: 0.1, momentum: 0.9 }, [
+      [1, 0],
+      [1, 0],
+    ]);
     expect(a[0]).toBeCloseTo(1 - 0.1 * (1 + 0.9), 6);
     expect(b[0]).toBeCloseTo(1 - 0.19 - 0.1 * (1 + 0.9 * 1.9), 6);
   });
 
   it('adam: the first step moves each parameter by about η·sign(g); later steps follow the bias-corrected moments', () => {
-    const [a, b] = steps({ type: 'adam', lr: 0.01 }, [[0.5, -3], [0.1, -3]]);
+    const [a, b] = steps({ type: 'adam', lr: 0.01 }, [
+      [0.5, -3],
+      [0.1, -3],
+    ]);
     expect(a[0]).toBeCloseTo(1 - 0.01, 6);
     expect(a[1]).toBeCloseTo(1 + 0.01, 6);
     // step 2 by the textbook formulas
-    const m = 0.9 * 0.05 + 0.1 * 0.1, v = 0.999 * 0.00025 + 0.001 * 0.01;
-    const mh = m / (1 - 0.9 ** 2), vh = v / (1 - 0.999 ** 2);
+    const m = 0.9 * 0.05 + 0.1 * 0.1,
+      v = 0.999 * 0.00025 + 0.001 * 0.01;
+    const mh = m / (1 - 0.9 ** 2),
+      vh = v / (1 - 0.999 ** 2);
     expect(b[0]).toBeCloseTo(a[0] - (0.01 * mh) / (Math.sqrt(vh) + 1e-8), 6);
   });
 

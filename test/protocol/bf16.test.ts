@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { decodeShardResult, encodeShardResult, fromBf16, roundBf16, toBf16, toBf16WithFeedback } from '@redgrad/protocol';
+import {
+  decodeShardResult,
+  encodeShardResult,
+  fromBf16,
+  roundBf16,
+  toBf16,
+  toBf16WithFeedback,
+} from '@redgrad/protocol';
 
 describe('bf16 gradient encoding', () => {
   it('rounds to nearest even and decodes exactly', () => {
@@ -31,7 +38,17 @@ describe('bf16 gradient encoding', () => {
 
   it('a bf16 shard result is half the size and decodes to float32', () => {
     const grad = Float32Array.from({ length: 1000 }, (_, i) => Math.sin(i));
-    const base = { jobId: 'j', step: 3, level: 0, index: 1, count: 8, lossSum: 1.5, correct: 4, workerId: 'w1', computeMs: 1 };
+    const base = {
+      jobId: 'j',
+      step: 3,
+      level: 0,
+      index: 1,
+      count: 8,
+      lossSum: 1.5,
+      correct: 4,
+      workerId: 'w1',
+      computeMs: 1,
+    };
     const f32 = encodeShardResult({ ...base, grad });
     const b16 = encodeShardResult({ ...base, grad: toBf16(grad, new Uint16Array(1000)) });
     expect(b16.length).toBeLessThan(f32.length * 0.55);

@@ -1,8 +1,6 @@
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import type {
-  DatasetLike,
-} from '@redgrad/protocol';
+import type { DatasetLike } from '@redgrad/protocol';
 import {
   decodeDatasetChunk,
   decodeDatasetMeta,
@@ -22,7 +20,16 @@ function pixelSet(n: number, features: number, classes = 10): DatasetLike {
   for (let i = 0; i < x.length; i++) x[i] = ((i * 37 + (i >> 3)) % 256) / 255;
   const y = new Float32Array(n * classes);
   for (let r = 0; r < n; r++) y[r * classes + (r % classes)] = 1;
-  return { name: 'pixels', task: 'classification', n, features, outputs: classes, x, y, classes: Array.from({ length: classes }, (_, i) => `c${i}`) };
+  return {
+    name: 'pixels',
+    task: 'classification',
+    n,
+    features,
+    outputs: classes,
+    x,
+    y,
+    classes: Array.from({ length: classes }, (_, i) => `c${i}`),
+  };
 }
 
 function regressionSet(n: number): DatasetLike {
@@ -35,7 +42,6 @@ function sameBits(a: Float32Array, b: Float32Array): boolean {
   // Byte comparison: bit-exact (distinguishes -0 and NaN payloads) and fast on large arrays.
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 }
-
 
 describe('u8 compaction', () => {
   it('applies only when every value is exactly fround(k/255)', () => {
@@ -68,7 +74,16 @@ describe('splitDataset / joinDataset', () => {
   it('round-trips a classification set with a short last chunk', () => {
     const ds = pixelSet(1001, 20, 3);
     const { meta, xChunks, yChunks } = splitDataset(ds, HASH, 100);
-    expect(meta).toMatchObject({ kind: 'dataset', hash: HASH, n: 1001, features: 20, outputs: 3, chunkRows: 100, chunks: 11, xDtype: 'u8' });
+    expect(meta).toMatchObject({
+      kind: 'dataset',
+      hash: HASH,
+      n: 1001,
+      features: 20,
+      outputs: 3,
+      chunkRows: 100,
+      chunks: 11,
+      xDtype: 'u8',
+    });
     expect(meta.classes).toEqual(['c0', 'c1', 'c2']);
     expect(xChunks).toHaveLength(11);
     const last = decodeDatasetChunk(xChunks[10], meta, 'x-chunk', 10);
@@ -143,10 +158,14 @@ describe('splitDataset / joinDataset', () => {
 
   it('refuses to split a data set that does not match its shape or holds NaN', () => {
     const ds = regressionSet(10);
-    expect(errorOf(() => splitDataset({ ...ds, n: 11 }, HASH)).message).toBe('data set reg: x has 30 values expected 33 (n × features)');
+    expect(errorOf(() => splitDataset({ ...ds, n: 11 }, HASH)).message).toBe(
+      'data set reg: x has 30 values expected 33 (n × features)',
+    );
     const y = ds.y.slice();
     y[3] = Infinity;
-    expect(errorOf(() => splitDataset({ ...ds, y }, HASH)).message).toBe('data set reg: y[3] is Infinity, expected finite values only');
+    expect(errorOf(() => splitDataset({ ...ds, y }, HASH)).message).toBe(
+      'data set reg: y[3] is Infinity, expected finite values only',
+    );
     expect(() => splitDataset(ds, 'bad hash')).toThrow(/hash/);
   });
 });

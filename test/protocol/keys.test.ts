@@ -31,8 +31,15 @@ describe('key layout', () => {
     const k = new Keys();
     const job = 'job-42';
     const all = [
-      k.jobSpec(job), k.jobState(job), k.weights(job, 0), k.weights(job, 123456), k.results(job, 7),
-      k.checkpoint(job), k.model(job), k.metrics(job), k.cancel(job),
+      k.jobSpec(job),
+      k.jobState(job),
+      k.weights(job, 0),
+      k.weights(job, 123456),
+      k.results(job, 7),
+      k.checkpoint(job),
+      k.model(job),
+      k.metrics(job),
+      k.cancel(job),
     ];
     expect(new Set(all).size).toBe(all.length);
     for (const key of all) {

@@ -1,8 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type {
-  JobProgress,
-  WorkerHeartbeat,
-} from '@redgrad/protocol';
+import type { JobProgress, WorkerHeartbeat } from '@redgrad/protocol';
 import {
   JOB_STATUSES,
   ProtocolError,
@@ -39,8 +36,17 @@ describe('worker heartbeat', () => {
 
 describe('job progress', () => {
   const p: JobProgress = {
-    jobId: 'job-1', epoch: 2, epochs: 10, step: 300, steps: 1500, loss: 0.4321, accuracy: 0.87,
-    samplesPerSecond: 12_000.5, workersSeen: 3, elapsedMs: 25_000, etaMs: 100_000,
+    jobId: 'job-1',
+    epoch: 2,
+    epochs: 10,
+    step: 300,
+    steps: 1500,
+    loss: 0.4321,
+    accuracy: 0.87,
+    samplesPerSecond: 12_000.5,
+    workersSeen: 3,
+    elapsedMs: 25_000,
+    etaMs: 100_000,
   };
   it('round-trips through JSON as BullMQ progress', () => {
     expect(validateProgress(JSON.parse(JSON.stringify(encodeProgress(p))))).toEqual(p);

@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type {
-  GradientTask,
-} from '@redgrad/protocol';
+import type { GradientTask } from '@redgrad/protocol';
 import {
   Keys,
   PROTOCOL_VERSION,
@@ -26,7 +24,6 @@ const base = (): GradientTask => ({
   paramCount: 1347,
   indices: encodeIndices(Uint32Array.of(5, 0, 59_999, 17)),
 });
-
 
 describe('sample indices', () => {
   it('round-trip through base64 of little-endian uint32', () => {
@@ -58,7 +55,9 @@ describe('sample indices', () => {
   it('rejects base64 whose length is not a multiple of 4, and non-base64 text', () => {
     const e = errorOf(() => decodeIndices('AQAAAA', 10));
     expect(e.code).toBe('bad-shape');
-    expect(e.message).toBe('gradient task: indices: not canonical base64 (6 characters, expected a multiple of 4 from [A-Za-z0-9+/=])');
+    expect(e.message).toBe(
+      'gradient task: indices: not canonical base64 (6 characters, expected a multiple of 4 from [A-Za-z0-9+/=])',
+    );
     expect(errorOf(() => decodeIndices('AQ$AAA==', 10)).code).toBe('bad-shape');
   });
 
@@ -75,7 +74,9 @@ describe('gradient task', () => {
     expect(makeGradientTask({ ...task })).toEqual(task);
     expect(decodeIndices(back.indices, 60_000)).toEqual(Uint32Array.of(5, 0, 59_999, 17));
     checkTaskIdentity(back, { jobId: 'job-1', step: 40, level: 1, index: 2 });
-    expect(() => checkTaskIdentity(back, { jobId: 'job-1', step: 40, level: 1, index: 3 })).toThrow('gradient task: index 2 expected 3');
+    expect(() => checkTaskIdentity(back, { jobId: 'job-1', step: 40, level: 1, index: 3 })).toThrow(
+      'gradient task: index 2 expected 3',
+    );
   });
 
   it('names the bad field', () => {
@@ -87,7 +88,11 @@ describe('gradient task', () => {
       [{ level: 31 }, 'out-of-range', 'gradient task: level 31 is not in 0..30'],
       [{ paramCount: 0 }, 'out-of-range', 'gradient task: paramCount 0 is not in 1..1073741824'],
       [{ kernel: undefined }, 'bad-field', 'gradient task: kernel must be a string, got nothing'],
-      [{ dataHash: 'has space' }, 'bad-field', 'gradient task: dataHash "has space" does not match /^[A-Za-z0-9_-]{1,128}$/'],
+      [
+        { dataHash: 'has space' },
+        'bad-field',
+        'gradient task: dataHash "has space" does not match /^[A-Za-z0-9_-]{1,128}$/',
+      ],
       [{ indices: 'AQAAAA' }, 'bad-shape', 'gradient task: indices is not canonical base64 (6 characters)'],
       [
         { weightsKey: keys.weights('job-1', 39) },

@@ -99,7 +99,15 @@ function trackChild(child: ChildProcess): void {
 
 async function startOnce(port: number, dir: string, opts: StartRedisOptions): Promise<RunningRedis> {
   const bin = opts.bin ?? process.env.REDIS_SERVER_BIN ?? 'redis-server';
-  const args = [...redisServerArgs(port, dir, { appendonly: opts.appendonly }), '--loglevel', 'warning', '--logfile', '', '--daemonize', 'no'];
+  const args = [
+    ...redisServerArgs(port, dir, { appendonly: opts.appendonly }),
+    '--loglevel',
+    'warning',
+    '--logfile',
+    '',
+    '--daemonize',
+    'no',
+  ];
   if (opts.appendonly) args.push('--appendfsync', opts.appendfsync ?? 'everysec');
 
   const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -105,7 +105,7 @@ async function loadTfjsFiles(modelDir: string): Promise<tf.LayersModel> {
 }
 
 describe.each(Object.keys(JOBS))('export of %s', (name) => {
-  it('runs in onnxruntime with redgrad\'s predictions', async () => {
+  it("runs in onnxruntime with redgrad's predictions", async () => {
     const { model, x, n, expected } = trained.get(name)!;
     const path = join(dir, `${Object.keys(JOBS).indexOf(name)}.onnx`);
     await writeFile(path, modelToOnnx(model));
@@ -120,7 +120,7 @@ describe.each(Object.keys(JOBS))('export of %s', (name) => {
     }
   });
 
-  it('loads in TensorFlow.js with redgrad\'s predictions', async () => {
+  it("loads in TensorFlow.js with redgrad's predictions", async () => {
     const { model, x, n, expected } = trained.get(name)!;
     const modelDir = join(dir, `tfjs-${Object.keys(JOBS).indexOf(name)}`);
     const { modelJson, weights } = modelToTfjs(model);
@@ -149,15 +149,30 @@ describe('a TensorFlow.js model as --init', () => {
     // a model built and saved by tfjs itself, as one trained elsewhere would be
     reference = tf.sequential({
       layers: [
-        tf.layers.dense({ inputShape: [4], units: 5, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }), biasInitializer: tf.initializers.randomNormal({ seed: 2 }) }),
-        tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }), biasInitializer: tf.initializers.randomNormal({ seed: 4 }) }),
+        tf.layers.dense({
+          inputShape: [4],
+          units: 5,
+          activation: 'relu',
+          kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+          biasInitializer: tf.initializers.randomNormal({ seed: 2 }),
+        }),
+        tf.layers.dense({
+          units: 3,
+          activation: 'softmax',
+          kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }),
+          biasInitializer: tf.initializers.randomNormal({ seed: 4 }),
+        }),
       ],
     });
     modelDir = join(dir, 'from-tfjs');
     await mkdir(modelDir, { recursive: true });
     await reference.save(
       tf.io.withSaveHandler(async (artifacts) => {
-        const file = { format: 'layers-model', modelTopology: artifacts.modelTopology, weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: artifacts.weightSpecs }] };
+        const file = {
+          format: 'layers-model',
+          modelTopology: artifacts.modelTopology,
+          weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: artifacts.weightSpecs }],
+        };
         await writeFile(join(modelDir, 'model.json'), JSON.stringify(file));
         await writeFile(join(modelDir, 'group1-shard1of1.bin'), new Uint8Array(artifacts.weightData as ArrayBuffer));
         return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
@@ -165,7 +180,7 @@ describe('a TensorFlow.js model as --init', () => {
     );
   });
 
-  it('gives the Dense layers in redgrad\'s layout: same predictions as tfjs', async () => {
+  it("gives the Dense layers in redgrad's layout: same predictions as tfjs", async () => {
     const init = await readInitWeights(join(modelDir, 'model.json'));
     expect(init.format).toBe('tfjs');
     expect(init.layers).toEqual([
@@ -173,21 +188,32 @@ describe('a TensorFlow.js model as --init', () => {
       { inputs: 5, outputs: 3, activation: 'softmax' },
     ]);
     const x = Float32Array.from({ length: 40 }, (_, i) => Math.sin(i * 0.7) * 2);
-    const net = networkFor({ task: 'classification', arch: { layers: init.layers, loss: 'cross-entropy' }, params: init.params }, 10);
+    const net = networkFor(
+      { task: 'classification', arch: { layers: init.layers, loss: 'cross-entropy' }, params: init.params },
+      10,
+    );
     const ours = net.forward(x, 0, 10);
     const theirs = tf.tidy(() => (reference.predict(tf.tensor2d(x, [10, 4])) as tf.Tensor).dataSync());
     expect(maxDifference(ours, theirs)).toBeLessThan(TOLERANCE);
   });
 
   it('warm-starts train --local when the layers match, and names the mismatch when not', async () => {
-    const spec = { name: 'warm', data: { builtin: 'iris' }, model: { hidden: [{ size: 5, activation: 'relu' }] }, epochs: 1, kernel: 'js' };
+    const spec = {
+      name: 'warm',
+      data: { builtin: 'iris' },
+      model: { hidden: [{ size: 5, activation: 'relu' }] },
+      epochs: 1,
+      kernel: 'js',
+    };
     const specPath = join(dir, 'warm.json');
     await writeFile(specPath, JSON.stringify(spec));
     const run = await trainLocal(specPath, { init: modelDir });
     expect(run.result.steps).toBeGreaterThan(0);
     await writeFile(specPath, JSON.stringify({ ...spec, model: { hidden: [6] } }));
     await expect(trainLocal(specPath, { init: modelDir })).rejects.toThrow(SpecError);
-    await expect(trainLocal(specPath, { init: modelDir })).rejects.toThrow(/4-5 relu, 5-3 softmax do not match the job's 4-6 tanh/);
+    await expect(trainLocal(specPath, { init: modelDir })).rejects.toThrow(
+      /4-5 relu, 5-3 softmax do not match the job's 4-6 tanh/,
+    );
   });
 });
 
@@ -196,9 +222,21 @@ describe('a tfjs model.json --init rejects', () => {
     format: 'layers-model',
     modelTopology: {
       class_name: 'Sequential',
-      config: { layers: [{ class_name: 'Dense', config: { name: 'd', units: 2, activation: 'tanh', batch_input_shape: [null, 3] } }] },
+      config: {
+        layers: [
+          { class_name: 'Dense', config: { name: 'd', units: 2, activation: 'tanh', batch_input_shape: [null, 3] } },
+        ],
+      },
     },
-    weightsManifest: [{ paths: ['w.bin'], weights: [{ name: 'd/kernel', shape: [3, 2], dtype: 'float32' }, { name: 'd/bias', shape: [2], dtype: 'float32' }] }],
+    weightsManifest: [
+      {
+        paths: ['w.bin'],
+        weights: [
+          { name: 'd/kernel', shape: [3, 2], dtype: 'float32' },
+          { name: 'd/bias', shape: [2], dtype: 'float32' },
+        ],
+      },
+    ],
   });
 
   // biome-ignore lint/suspicious/noExplicitAny: the edits break the file's shape on purpose
@@ -219,14 +257,64 @@ describe('a tfjs model.json --init rejects', () => {
   });
 
   it.each([
-    ['a layer that is not Dense', (f: ReturnType<typeof base>) => { (f.modelTopology.config.layers[0] as { class_name: string }).class_name = 'Conv2D'; }, /model\.json\.modelTopology\.config\.layers\[0\]\.class_name: only Dense layers can be read, got "Conv2D"/],
-    ['an activation redgrad lacks', (f: ReturnType<typeof base>) => { f.modelTopology.config.layers[0].config.activation = 'elu'; }, /layers\[0\]\.config\.activation: expected one of linear, sigmoid, tanh, relu, softmax, got "elu"/],
-    ['a functional model', (f: ReturnType<typeof base>) => { f.modelTopology.class_name = 'Model'; }, /modelTopology\.class_name: only a Sequential model/],
-    ['a non-float32 weight', (f: ReturnType<typeof base>) => { f.weightsManifest[0].weights[1].dtype = 'int32'; }, /weightsManifest\[0\]\.weights\[1\]\.dtype: only float32 weights can be read, got "int32"/],
-    ['a kernel for other inputs', (f: ReturnType<typeof base>) => { f.weightsManifest[0].weights[0].shape = [2, 2]; }, /"d\/kernel"\.shape: expected \[3, 2\] after the layer before, got \[2,2\]/, 24],
-    ['a kernel for other units', (f: ReturnType<typeof base>) => { f.weightsManifest[0].weights[0].shape = [2, 3]; }, /"d\/kernel"\.shape: expected \[inputs, 2\], got \[2,3\]/],
-    ['a missing bias', (f: ReturnType<typeof base>) => { f.weightsManifest[0].weights.pop(); }, /no weight "d\/bias"/, 24],
-    ['a graph model', (f: ReturnType<typeof base>) => { f.format = 'graph-model'; }, /model\.json\.format: expected "layers-model"/],
+    [
+      'a layer that is not Dense',
+      (f: ReturnType<typeof base>) => {
+        (f.modelTopology.config.layers[0] as { class_name: string }).class_name = 'Conv2D';
+      },
+      /model\.json\.modelTopology\.config\.layers\[0\]\.class_name: only Dense layers can be read, got "Conv2D"/,
+    ],
+    [
+      'an activation redgrad lacks',
+      (f: ReturnType<typeof base>) => {
+        f.modelTopology.config.layers[0].config.activation = 'elu';
+      },
+      /layers\[0\]\.config\.activation: expected one of linear, sigmoid, tanh, relu, softmax, got "elu"/,
+    ],
+    [
+      'a functional model',
+      (f: ReturnType<typeof base>) => {
+        f.modelTopology.class_name = 'Model';
+      },
+      /modelTopology\.class_name: only a Sequential model/,
+    ],
+    [
+      'a non-float32 weight',
+      (f: ReturnType<typeof base>) => {
+        f.weightsManifest[0].weights[1].dtype = 'int32';
+      },
+      /weightsManifest\[0\]\.weights\[1\]\.dtype: only float32 weights can be read, got "int32"/,
+    ],
+    [
+      'a kernel for other inputs',
+      (f: ReturnType<typeof base>) => {
+        f.weightsManifest[0].weights[0].shape = [2, 2];
+      },
+      /"d\/kernel"\.shape: expected \[3, 2\] after the layer before, got \[2,2\]/,
+      24,
+    ],
+    [
+      'a kernel for other units',
+      (f: ReturnType<typeof base>) => {
+        f.weightsManifest[0].weights[0].shape = [2, 3];
+      },
+      /"d\/kernel"\.shape: expected \[inputs, 2\], got \[2,3\]/,
+    ],
+    [
+      'a missing bias',
+      (f: ReturnType<typeof base>) => {
+        f.weightsManifest[0].weights.pop();
+      },
+      /no weight "d\/bias"/,
+      24,
+    ],
+    [
+      'a graph model',
+      (f: ReturnType<typeof base>) => {
+        f.format = 'graph-model';
+      },
+      /model\.json\.format: expected "layers-model"/,
+    ],
   ])('%s, naming the file and field', async (_, edit, message, bytes = 32) => {
     const e = await initFrom(edit, bytes);
     expect(e).toBeInstanceOf(ModelFileError);
@@ -237,17 +325,23 @@ describe('a tfjs model.json --init rejects', () => {
   it('a weights file of the wrong length', async () => {
     const e = await initFrom(() => {}, 28);
     expect(e).toBeInstanceOf(ModelFileError);
-    expect((e as Error).message).toMatch(/weightsManifest\[0\]\.weights\[1\] \("d\/bias"\): needs bytes 24–32 but w\.bin hold 28/);
+    expect((e as Error).message).toMatch(
+      /weightsManifest\[0\]\.weights\[1\] \("d\/bias"\): needs bytes 24–32 but w\.bin hold 28/,
+    );
   });
 
   it('a missing weights file, naming it', async () => {
-    const e = await initFrom((f) => { f.weightsManifest[0].paths = ['gone.bin']; });
+    const e = await initFrom((f) => {
+      f.weightsManifest[0].paths = ['gone.bin'];
+    });
     expect(e).toBeInstanceOf(InputFileError);
     expect((e as Error).message).toMatch(/gone\.bin: cannot read \(ENOENT\)/);
   });
 
   it('a JSON file that is neither format', async () => {
-    const e = await initFrom((f) => { delete f.modelTopology; });
+    const e = await initFrom((f) => {
+      delete f.modelTopology;
+    });
     expect((e as Error).message).toMatch(/neither a redgrad model file .* nor a TensorFlow\.js layers model/);
   });
 

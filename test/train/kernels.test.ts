@@ -11,10 +11,12 @@ describe('kernel selection', () => {
     expect(() => kernelName('cuda')).toThrow('unknown kernel "cuda" (known: auto, js, wasm-simd)');
   });
 
-  it('gives every caller its own WebAssembly arena, so one job cannot use up another job\'s', () => {
-    const a = selectKernels('wasm-simd'), b = selectKernels('wasm-simd');
+  it("gives every caller its own WebAssembly arena, so one job cannot use up another job's", () => {
+    const a = selectKernels('wasm-simd'),
+      b = selectKernels('wasm-simd');
     expect(a).not.toBe(b);
-    const x = a.alloc(4), y = b.alloc(4);
+    const x = a.alloc(4),
+      y = b.alloc(4);
     expect(x.buffer).not.toBe(y.buffer);
     expect(x.byteOffset).toBe(y.byteOffset); // both arenas start empty
   });

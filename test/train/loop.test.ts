@@ -1,13 +1,28 @@
 import { describe, expect, it } from 'vitest';
 import { Network, jsKernels } from '@redgrad/nn';
 import { builtin } from '@redgrad/data';
-import { LocalBackend, TrainingError, TreeReducer, epochOrder, initialParams, prepareFromData, train, validateJobSpec } from '@redgrad/train';
+import {
+  LocalBackend,
+  TrainingError,
+  TreeReducer,
+  epochOrder,
+  initialParams,
+  prepareFromData,
+  train,
+  validateJobSpec,
+} from '@redgrad/train';
 import type { Block, Checkpoint, GradientBackend, PreparedJob, ShardGradient, StepRequest } from '@redgrad/train';
 
 async function irisJob(over: Record<string, unknown> = {}): Promise<PreparedJob> {
   const spec = validateJobSpec({
-    data: { builtin: 'iris' }, model: { hidden: [6] }, optimizer: { type: 'momentum', lr: 0.05 },
-    batchSize: 20, shardSize: 8, epochs: 3, seed: 5, ...over,
+    data: { builtin: 'iris' },
+    model: { hidden: [6] },
+    optimizer: { type: 'momentum', lr: 0.05 },
+    batchSize: 20,
+    shardSize: 8,
+    epochs: 3,
+    seed: 5,
+    ...over,
   });
   return prepareFromData(spec, await builtin('iris'), undefined);
 }
@@ -29,12 +44,22 @@ describe('training loop', () => {
   });
 
   it('one full-batch SGD step is w − η·(mean gradient), computed by hand from the network', async () => {
-    const job = await irisJob({ batchSize: 'full', shardSize: 150, epochs: 1, shuffle: false, optimizer: { type: 'sgd', lr: 0.5 } });
+    const job = await irisJob({
+      batchSize: 'full',
+      shardSize: 150,
+      epochs: 1,
+      shuffle: false,
+      optimizer: { type: 'sgd', lr: 0.5 },
+    });
     const res = await train(job, { backend: localBackend(job), kernels: jsKernels });
     const net = new Network(job.arch, jsKernels, 150);
     initialParams(job, net.params);
     const w0 = Float32Array.from(net.params);
-    net.shardGradient(job.train, Uint32Array.from({ length: 150 }, (_, i) => i), true);
+    net.shardGradient(
+      job.train,
+      Uint32Array.from({ length: 150 }, (_, i) => i),
+      true,
+    );
     for (let i = 0; i < w0.length; i++) {
       expect(res.params[i]).toBe(Math.fround(w0[i] - 0.5 * Math.fround(net.grad[i] / 150)));
     }
@@ -73,7 +98,9 @@ describe('training loop', () => {
       }
       async close(): Promise<void> {}
     }
-    await expect(train(job, { backend: new Short(), kernels: jsKernels })).rejects.toThrow(/step 1: the backend returned before every shard was summed/);
+    await expect(train(job, { backend: new Short(), kernels: jsKernels })).rejects.toThrow(
+      /step 1: the backend returned before every shard was summed/,
+    );
   });
 
   it('resumes from a mid-epoch checkpoint to the same weights as an uninterrupted run', async () => {
@@ -89,7 +116,9 @@ describe('training loop', () => {
   });
 
   it('epoch order: identity without shuffle, a seeded permutation with it', () => {
-    const a = new Uint32Array(10), b = new Uint32Array(10), c = new Uint32Array(10);
+    const a = new Uint32Array(10),
+      b = new Uint32Array(10),
+      c = new Uint32Array(10);
     epochOrder(a, 1, 0, false);
     expect(Array.from(a)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     epochOrder(a, 1, 0, true);
@@ -101,9 +130,16 @@ describe('training loop', () => {
   });
 
   it('fails with a clear reason when the gradient goes non-finite', async () => {
-    const job = await irisJob({ loss: 'squared-error', model: { hidden: [6], activation: 'relu', output: 'identity' }, optimizer: { type: 'sgd', lr: 10 }, epochs: 50 });
+    const job = await irisJob({
+      loss: 'squared-error',
+      model: { hidden: [6], activation: 'relu', output: 'identity' },
+      optimizer: { type: 'sgd', lr: 10 },
+      epochs: 50,
+    });
     await expect(train(job, { backend: localBackend(job), kernels: jsKernels })).rejects.toThrow(TrainingError);
-    await expect(train(job, { backend: localBackend(job), kernels: jsKernels })).rejects.toThrow(/not finite.*lower the learning rate/);
+    await expect(train(job, { backend: localBackend(job), kernels: jsKernels })).rejects.toThrow(
+      /not finite.*lower the learning rate/,
+    );
   });
 
   it('warm-starts from given weights', async () => {
@@ -116,7 +152,11 @@ describe('training loop', () => {
   it('a stop signal ends training between steps and returns the weights so far', async () => {
     const job = await irisJob({ checkpointEvery: 5 });
     const atStep5: Checkpoint[] = [];
-    const full = await train(job, { backend: localBackend(job), kernels: jsKernels, onCheckpoint: (c) => void (c.step === 5 && atStep5.push(c)) });
+    const full = await train(job, {
+      backend: localBackend(job),
+      kernels: jsKernels,
+      onCheckpoint: (c) => void (c.step === 5 && atStep5.push(c)),
+    });
     expect(full.stopped).toBe(false);
 
     const stop = new AbortController();

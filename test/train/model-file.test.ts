@@ -4,7 +4,13 @@ import type { Model } from '@redgrad/train';
 
 const model: Model = {
   task: 'classification',
-  arch: { loss: 'cross-entropy', layers: [{ inputs: 2, outputs: 3, activation: 'relu' }, { inputs: 3, outputs: 2, activation: 'softmax' }] },
+  arch: {
+    loss: 'cross-entropy',
+    layers: [
+      { inputs: 2, outputs: 3, activation: 'relu' },
+      { inputs: 3, outputs: 2, activation: 'softmax' },
+    ],
+  },
   params: Float32Array.from({ length: 2 * 3 + 3 + 3 * 2 + 2 }, (_, i) => Math.fround(Math.sin(i + 1) / 3)),
   classes: ['no', 'yes'],
   featureNames: ['a', 'b'],
@@ -40,10 +46,22 @@ describe('model file', () => {
   it.each([
     ['{', /m\.json: not valid JSON/],
     [JSON.stringify({ format: 'other' }), /m\.json: format must be "redgrad-model"/],
-    [modelToJson(model).replace('"relu"', '"swish"'), /m\.json\.layers\[0\]\.activation: expected one of identity, sigmoid, tanh, relu, softmax, got "swish"/],
-    [modelToJson(model).replace('"length": 17', '"length": 16'), /m\.json\.parameters\.length: the layers need 17 parameters, got 16/],
-    [modelToJson(model, 'arrays').replace(/"b": \[\n?\s*([-\d.e]+)/, '"b": [null'), /m\.json\.parameters\.layers\[0\]\.b\[0\]: expected a finite number, got null/],
-    [mutate((f) => (f.layers[1].inputs = 4)), /m\.json\.layers: layer 1: inputs 4 do not match the previous layer's outputs 3/],
+    [
+      modelToJson(model).replace('"relu"', '"swish"'),
+      /m\.json\.layers\[0\]\.activation: expected one of identity, sigmoid, tanh, relu, softmax, got "swish"/,
+    ],
+    [
+      modelToJson(model).replace('"length": 17', '"length": 16'),
+      /m\.json\.parameters\.length: the layers need 17 parameters, got 16/,
+    ],
+    [
+      modelToJson(model, 'arrays').replace(/"b": \[\n?\s*([-\d.e]+)/, '"b": [null'),
+      /m\.json\.parameters\.layers\[0\]\.b\[0\]: expected a finite number, got null/,
+    ],
+    [
+      mutate((f) => (f.layers[1].inputs = 4)),
+      /m\.json\.layers: layer 1: inputs 4 do not match the previous layer's outputs 3/,
+    ],
     [mutate((f) => (f.classes = ['only-one'])), /m\.json\.classes: expected 2 names for 2 output unit\(s\), got 1/],
     [mutate((f) => (f.scaling.scale = [1])), /m\.json\.scaling\.scale: expected 2 numbers/],
   ])('rejects a bad file with the field named (%#)', (text, message) => {

@@ -3,7 +3,12 @@ import { createWasmKernels, jsKernels } from '@redgrad/nn';
 import { TreeReducer, blockRange, isBlock, rootLevel } from '@redgrad/train';
 import type { Block, ShardGradient } from '@redgrad/train';
 
-const shard = (grad: number[], lossSum = 0, count = 1, correct = 0): ShardGradient => ({ grad: Float32Array.from(grad), lossSum, count, correct });
+const shard = (grad: number[], lossSum = 0, count = 1, correct = 0): ShardGradient => ({
+  grad: Float32Array.from(grad),
+  lossSum,
+  count,
+  correct,
+});
 const bits = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('hex');
 
 /** A seeded generator of float32 values spread over many magnitudes, so the order of additions shows. */
@@ -42,10 +47,16 @@ function randomPartition(n: number, seed: number): Block[] {
   const split = (level: number, index: number) => {
     if (!isBlock({ level, index }, n)) return;
     if (level === 0 || rnd() < 0.4) out.push({ level, index });
-    else { split(level - 1, 2 * index); split(level - 1, 2 * index + 1); }
+    else {
+      split(level - 1, 2 * index);
+      split(level - 1, 2 * index + 1);
+    }
   };
   split(rootLevel(n), 0);
-  for (let i = out.length - 1; i > 0; i--) { const j = Math.floor(rnd() * (i + 1)); [out[i], out[j]] = [out[j], out[i]]; }
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
   return out;
 }
 
@@ -58,7 +69,7 @@ describe('pairwise tree reduction over shards', () => {
     r.reset(4);
     for (const [i, v] of [1, e, e, e].entries()) r.add({ level: 0, index: i }, shard([v], v, 2, 1));
     expect(r.result().grad[0]).toBe(1 + 2 ** -23);
-    expect(r.result().lossSum).toBe((1 + e) + (e + e));
+    expect(r.result().lossSum).toBe(1 + e + (e + e));
     expect([r.result().count, r.result().correct]).toEqual([8, 4]);
     // 3 shards: the right child of the root's right child is empty, so the root is (a + b) + c
     r.reset(3);
@@ -68,8 +79,14 @@ describe('pairwise tree reduction over shards', () => {
 
   it('gives the same bits for any arrival order and any partition into aligned blocks', () => {
     for (const n of [1, 2, 3, 5, 7, 8, 13]) {
-      const leaves = Array.from({ length: n }, (_, s) => shard(values(s + 1, 33), values(s + 100, 1)[0] * 1e3, 3, s % 2));
-      const reference = sumAsBlocks(leaves, Array.from({ length: n }, (_, s) => ({ level: 0, index: s })), 33);
+      const leaves = Array.from({ length: n }, (_, s) =>
+        shard(values(s + 1, 33), values(s + 100, 1)[0] * 1e3, 3, s % 2),
+      );
+      const reference = sumAsBlocks(
+        leaves,
+        Array.from({ length: n }, (_, s) => ({ level: 0, index: s })),
+        33,
+      );
       expect(reference.count).toBe(3 * n);
       for (let seed = 1; seed <= 25; seed++) {
         const got = sumAsBlocks(leaves, randomPartition(n, seed * 7919 + n), 33);

@@ -17,8 +17,13 @@ afterAll(async () => {
 /** n rows of 2 features and 1 target: 12 bytes of float32 per row in the cache. */
 function rows(n: number, seed: number): DatasetLike {
   return {
-    name: `set-${seed}`, task: 'regression', n, features: 2, outputs: 1,
-    x: Float32Array.from({ length: 2 * n }, (_, i) => seed + i * 0.5), y: Float32Array.from({ length: n }, (_, i) => seed - i),
+    name: `set-${seed}`,
+    task: 'regression',
+    n,
+    features: 2,
+    outputs: 1,
+    x: Float32Array.from({ length: 2 * n }, (_, i) => seed + i * 0.5),
+    y: Float32Array.from({ length: n }, (_, i) => seed - i),
   };
 }
 const hashOf = (seed: number) => String(seed).repeat(8);
@@ -27,7 +32,8 @@ async function withSets<T>(name: string, sets: Record<number, number>, fn: (keys
   const prefix = uniquePrefix(name);
   const keys = new Keys(prefix);
   try {
-    for (const [seed, n] of Object.entries(sets)) await uploadDataset(redis, keys, rows(n, Number(seed)), hashOf(Number(seed)));
+    for (const [seed, n] of Object.entries(sets))
+      await uploadDataset(redis, keys, rows(n, Number(seed)), hashOf(Number(seed)));
     return await fn(keys);
   } finally {
     await cleanPrefix(redis, prefix);

@@ -16,5 +16,18 @@ export function freePort(): Promise<number> {
 
 /** Arguments for a private `redis-server` (loopback only, BullMQ's noeviction, no RDB snapshots). */
 export function redisServerArgs(port: number, dir: string, opts: { appendonly?: boolean } = {}): string[] {
-  return ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', opts.appendonly ? 'yes' : 'no', '--dir', dir, '--maxmemory-policy', 'noeviction'];
+  return [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    opts.appendonly ? 'yes' : 'no',
+    '--dir',
+    dir,
+    '--maxmemory-policy',
+    'noeviction',
+  ];
 }

@@ -13,7 +13,9 @@ watchStdout();
 
 // Every workspace carries the product's version (test/package.test.ts holds them equal), and this
 // file sits one folder below the CLI's package.json in src/ and in dist/ alike.
-const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
 const program = new Command('redgrad')
   .description('Distributed mini-batch training of neural networks over Redis queues')
@@ -27,8 +29,12 @@ program
   .argument('<job>', 'job spec JSON file')
   .option('--local', 'train in this process (required)')
   .option('-o, --out <model.json>', 'write the trained model file')
-  .option('--init <model.json>', 'start from this model\'s weights (warm start)')
-  .addOption(new Option('--encoding <kind>', 'weights in the model file: base64 (exact, compact) or arrays').choices(['base64', 'arrays']).default('base64'))
+  .option('--init <model.json>', "start from this model's weights (warm start)")
+  .addOption(
+    new Option('--encoding <kind>', 'weights in the model file: base64 (exact, compact) or arrays')
+      .choices(['base64', 'arrays'])
+      .default('base64'),
+  )
   .option('--every <n>', 'an epoch line every n epochs (default: about 20 lines)', positiveInt())
   .option('--json', 'print one JSON summary on stdout')
   .action((job: string, flags) => trainCommand(job, flags));
@@ -37,7 +43,10 @@ program
   .command('predict')
   .description('predict every row of an unlabelled CSV, or every image of an IDX images file')
   .argument('<model>', 'model file')
-  .argument('<data>', 'CSV with a header row (feature columns by the model\'s feature names, else all columns), or IDX images (raw or .gz)')
+  .argument(
+    '<data>',
+    "CSV with a header row (feature columns by the model's feature names, else all columns), or IDX images (raw or .gz)",
+  )
   .option('--json', 'JSON lines instead of CSV')
   .action((model: string, data: string, flags) => predictCommand(model, data, flags));
 
@@ -55,7 +64,11 @@ program
   .command('export-model')
   .description('write a model file as ONNX or as a TensorFlow.js layers model, input scaling included')
   .argument('<model>', 'model file')
-  .addOption(new Option('--format <format>', 'onnx (one .onnx file) or tfjs (a directory: model.json + weights.bin)').choices(EXPORT_FORMATS).makeOptionMandatory())
+  .addOption(
+    new Option('--format <format>', 'onnx (one .onnx file) or tfjs (a directory: model.json + weights.bin)')
+      .choices(EXPORT_FORMATS)
+      .makeOptionMandatory(),
+  )
   .requiredOption('-o, --out <path>', 'the .onnx file, or the tfjs directory (created if missing)')
   .option('--json', 'print one JSON summary')
   .action((model: string, flags) => exportModelCommand(model, flags));

@@ -25,7 +25,10 @@ export interface CoordinatorOptions extends ServiceOptions {
   coordinatorCompute: 'auto' | 'off';
 }
 
-export function coordinatorOptionsFromEnv(env: NodeJS.ProcessEnv, base: Pick<CoordinatorOptions, 'redisUrl' | 'prefix' | 'log'>): CoordinatorOptions {
+export function coordinatorOptionsFromEnv(
+  env: NodeJS.ProcessEnv,
+  base: Pick<CoordinatorOptions, 'redisUrl' | 'prefix' | 'log'>,
+): CoordinatorOptions {
   return {
     ...base,
     id: env.REDGRAD_COORDINATOR_ID || undefined,
@@ -45,7 +48,8 @@ export function coordinatorOptionsFromEnv(env: NodeJS.ProcessEnv, base: Pick<Coo
 function envChoice<T extends string>(env: NodeJS.ProcessEnv, name: string, fallback: T, choices: readonly T[]): T {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
-  if (!(choices as readonly string[]).includes(raw)) throw new Error(`${name}: expected ${choices.join(' or ')}, got ${JSON.stringify(raw)}`);
+  if (!(choices as readonly string[]).includes(raw))
+    throw new Error(`${name}: expected ${choices.join(' or ')}, got ${JSON.stringify(raw)}`);
   return raw as T;
 }
 
@@ -65,24 +69,39 @@ export class Coordinator {
     this.redis = connectRedis(o.redisUrl, this.id);
     this.redis.on('error', (e) => o.log.warn({ err: e.message }, 'redis connection error'));
     this.steps = o.stepRedisUrl === o.redisUrl ? this.redis : connectRedis(o.stepRedisUrl, `${this.id}:steps`);
-    if (this.steps !== this.redis) this.steps.on('error', (e) => o.log.warn({ err: e.message }, 'step redis connection error'));
+    if (this.steps !== this.redis)
+      this.steps.on('error', (e) => o.log.warn({ err: e.message }, 'step redis connection error'));
     this.gradients = new Queue<GradientTask>(GRADIENT_QUEUE, { connection: this.redis, prefix: keys.queuePrefix });
     this.gradients.on('error', (e) => o.log.warn({ err: e.message }, 'gradients queue error'));
     this.workerSlots = new WorkerSlots(this.redis, keys);
     const ctx = {
-      redis: this.redis, steps: this.steps, gradients: this.gradients, keys, log: o.log, coordinatorId: this.id,
-      taskTimeoutMs: o.taskTimeoutMs, maxAttempts: o.maxAttempts, stepTtlSeconds: o.stepTtlSeconds, historyLimit: o.historyLimit, coordinatorCompute: o.coordinatorCompute, workerSlots: this.workerSlots,
+      redis: this.redis,
+      steps: this.steps,
+      gradients: this.gradients,
+      keys,
+      log: o.log,
+      coordinatorId: this.id,
+      taskTimeoutMs: o.taskTimeoutMs,
+      maxAttempts: o.maxAttempts,
+      stepTtlSeconds: o.stepTtlSeconds,
+      historyLimit: o.historyLimit,
+      coordinatorCompute: o.coordinatorCompute,
+      workerSlots: this.workerSlots,
     };
-    this.worker = new Worker<{ jobId: string }>(JOBS_QUEUE, (job: Job<{ jobId: string }>, _token?: string, signal?: AbortSignal) => runJob(job, ctx, signal), {
-      connection: this.redis,
-      prefix: keys.queuePrefix,
-      concurrency: o.concurrency,
-      lockDuration: o.lockDurationMs,
-      stalledInterval: o.stalledIntervalMs,
-      // a coordinator that dies mid-job makes the job stall; another takes it over from its checkpoint
-      maxStalledCount: 1000,
-      autorun: false,
-    });
+    this.worker = new Worker<{ jobId: string }>(
+      JOBS_QUEUE,
+      (job: Job<{ jobId: string }>, _token?: string, signal?: AbortSignal) => runJob(job, ctx, signal),
+      {
+        connection: this.redis,
+        prefix: keys.queuePrefix,
+        concurrency: o.concurrency,
+        lockDuration: o.lockDurationMs,
+        stalledInterval: o.stalledIntervalMs,
+        // a coordinator that dies mid-job makes the job stall; another takes it over from its checkpoint
+        maxStalledCount: 1000,
+        autorun: false,
+      },
+    );
     this.worker.on('error', (e) => o.log.warn({ err: e.message }, 'jobs worker error'));
     // BullMQ could not extend a job's lock: stop running it here, since stall detection hands it to
     // another coordinator (two runners would be harmless, being deterministic, but wasteful)
@@ -93,7 +112,15 @@ export class Coordinator {
   }
 
   start(): void {
-    this.o.log.info({ id: this.id, prefix: this.o.prefix, coordinatorCompute: this.o.coordinatorCompute, stepRedis: this.steps === this.redis ? 'same' : redactUrl(this.o.stepRedisUrl) }, 'coordinator started');
+    this.o.log.info(
+      {
+        id: this.id,
+        prefix: this.o.prefix,
+        coordinatorCompute: this.o.coordinatorCompute,
+        stepRedis: this.steps === this.redis ? 'same' : redactUrl(this.o.stepRedisUrl),
+      },
+      'coordinator started',
+    );
     void this.workerSlots.start();
     void this.worker.run().catch((e) => this.o.log.error({ err: (e as Error).message }, 'jobs worker stopped'));
   }
@@ -105,9 +132,14 @@ export class Coordinator {
   close(force = false): Promise<void> {
     this.closing ??= (async () => {
       this.workerSlots.stop();
-      const steps: Array<() => Promise<unknown>> = [() => this.worker.close(force), () => this.gradients.close(), () => this.redis.quit()];
+      const steps: Array<() => Promise<unknown>> = [
+        () => this.worker.close(force),
+        () => this.gradients.close(),
+        () => this.redis.quit(),
+      ];
       if (this.steps !== this.redis) steps.push(() => this.steps.quit());
-      for (const step of steps) await step().catch((e) => this.o.log.warn({ err: (e as Error).message }, 'error while closing'));
+      for (const step of steps)
+        await step().catch((e) => this.o.log.warn({ err: (e as Error).message }, 'error while closing'));
       this.o.log.info('coordinator stopped');
     })();
     return this.closing;

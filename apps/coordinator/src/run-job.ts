@@ -118,9 +118,17 @@ async function load({ ctx, jobId, fail }: JobScope): Promise<LoadedJob> {
     downloadDataset(redis, keys, record.trainHash),
     record.testHash ? downloadDataset(redis, keys, record.testHash) : Promise.resolve(null),
   ]);
-  if (!trainWire || (record.testHash && !testWire)) return fail(`data set ${trainWire ? record.testHash : record.trainHash} is missing from Redis (expired?); submit the job again`);
+  if (!trainWire || (record.testHash && !testWire))
+    return fail(
+      `data set ${trainWire ? record.testHash : record.trainHash} is missing from Redis (expired?); submit the job again`,
+    );
   try {
-    const job = preparedJob(record.spec, datasetFromWire(trainWire, record.featureNames), testWire ? datasetFromWire(testWire, record.featureNames) : undefined, record.scaling);
+    const job = preparedJob(
+      record.spec,
+      datasetFromWire(trainWire, record.featureNames),
+      testWire ? datasetFromWire(testWire, record.featureNames) : undefined,
+      record.scaling,
+    );
     const kernels = selectKernels(record.kernel);
     return { record, job, kernels, paramCount: layout(job.arch).paramCount };
   } catch (e) {
@@ -145,13 +153,24 @@ async function readCheckpoint({ ctx, jobId, log }: JobScope, paramCount: number)
 async function markRunning({ ctx, jobId, log }: JobScope, { job, kernels, paramCount }: LoadedJob): Promise<void> {
   const state = await ctx.redis.hgetall(ctx.keys.jobState(jobId));
   await setJobState(ctx.redis, ctx.keys, jobId, {
-    status: 'running', coordinator: ctx.coordinatorId, ...(state.startedAt ? {} : { startedAt: Date.now() }),
+    status: 'running',
+    coordinator: ctx.coordinatorId,
+    ...(state.startedAt ? {} : { startedAt: Date.now() }),
     ...(state.status === 'running' ? { resumes: Number(state.resumes ?? 0) + 1 } : {}),
   });
-  log.info({
-    kernel: kernels.name, train: job.train.n, test: job.test?.n ?? 0, batchSize: job.batchSize, shardSize: job.spec.shardSize,
-    shardsPerStep: Math.ceil(job.batchSize / job.spec.shardSize), epochs: job.spec.epochs, params: paramCount,
-  }, 'job starts');
+  log.info(
+    {
+      kernel: kernels.name,
+      train: job.train.n,
+      test: job.test?.n ?? 0,
+      batchSize: job.batchSize,
+      shardSize: job.spec.shardSize,
+      shardsPerStep: Math.ceil(job.batchSize / job.spec.shardSize),
+      epochs: job.spec.epochs,
+      params: paramCount,
+    },
+    'job starts',
+  );
 }
 
 /**
@@ -159,26 +178,52 @@ async function markRunning({ ctx, jobId, log }: JobScope, { job, kernels, paramC
  * lost lock. Null when the job was cancelled (its state says so); a lost lock is rethrown so that
  * BullMQ leaves the job to the coordinator that takes it over.
  */
-async function trainOnWorkers(scope: JobScope, loaded: LoadedJob, resume: Checkpoint | undefined, lockLost?: AbortSignal): Promise<{ result: TrainResult; backend: QueueBackend } | null> {
+async function trainOnWorkers(
+  scope: JobScope,
+  loaded: LoadedJob,
+  resume: Checkpoint | undefined,
+  lockLost?: AbortSignal,
+): Promise<{ result: TrainResult; backend: QueueBackend } | null> {
   const { ctx, jobId, log, fail } = scope;
   const { redis, keys } = ctx;
   const { record, job, kernels, paramCount } = loaded;
   const abort = new AbortController();
   lockLost?.addEventListener('abort', () => abort.abort(new LostOwnership('lost the job lock')), { once: true });
   const cancelPoll = setInterval(() => {
-    redis.exists(keys.cancel(jobId)).then((n) => n && abort.abort(new Cancelled('cancelled')), () => {});
+    redis.exists(keys.cancel(jobId)).then(
+      (n) => n && abort.abort(new Cancelled('cancelled')),
+      () => {},
+    );
   }, 1000);
   const blocking = ctx.steps.duplicate({ connectionName: `${ctx.coordinatorId}:${jobId}:results` });
   blocking.on('error', (e) => log.warn({ err: e.message }, 'results connection error')); // listeners are not duplicated
   const backend = new QueueBackend({
-    redis, steps: ctx.steps, blocking, queue: ctx.gradients, keys, jobId, dataHash: record.trainHash, kernel: kernels.name, paramCount,
-    taskTimeoutMs: ctx.taskTimeoutMs, maxAttempts: ctx.maxAttempts, stepTtlSeconds: ctx.stepTtlSeconds, log, signal: abort.signal,
+    redis,
+    steps: ctx.steps,
+    blocking,
+    queue: ctx.gradients,
+    keys,
+    jobId,
+    dataHash: record.trainHash,
+    kernel: kernels.name,
+    paramCount,
+    taskTimeoutMs: ctx.taskTimeoutMs,
+    maxAttempts: ctx.maxAttempts,
+    stepTtlSeconds: ctx.stepTtlSeconds,
+    log,
+    signal: abort.signal,
     workerSlots: () => ctx.workerSlots.slots,
-    local: ctx.coordinatorCompute === 'auto' ? new LocalBackend(job.arch, kernels, job.train, job.train.task === 'classification', job.spec.shardSize) : undefined,
+    local:
+      ctx.coordinatorCompute === 'auto'
+        ? new LocalBackend(job.arch, kernels, job.train, job.train.task === 'classification', job.spec.shardSize)
+        : undefined,
   });
   try {
     const result = await train(job, {
-      backend, kernels, resume, signal: abort.signal,
+      backend,
+      kernels,
+      resume,
+      signal: abort.signal,
       onStep: progressReporter(scope, backend),
       onCheckpoint: (c) => saveCheckpoint(scope, c),
     });
@@ -211,12 +256,21 @@ function progressReporter({ ctx, bull, jobId }: JobScope, backend: QueueBackend)
     if (now - lastReport < 250 && p.step !== p.steps) return;
     lastReport = now;
     const progress: JobProgress = encodeProgress({
-      jobId, epoch: p.epoch, epochs: p.epochs, step: p.step, steps: p.steps, loss: p.loss, accuracy: p.accuracy,
-      samplesPerSecond: p.samplesPerSecond, workersSeen: backend.workersSeen.size, elapsedMs: p.elapsedMs,
+      jobId,
+      epoch: p.epoch,
+      epochs: p.epochs,
+      step: p.step,
+      steps: p.steps,
+      loss: p.loss,
+      accuracy: p.accuracy,
+      samplesPerSecond: p.samplesPerSecond,
+      workersSeen: backend.workersSeen.size,
+      elapsedMs: p.elapsedMs,
       etaMs: p.step > 0 ? ((p.steps - p.step) * p.elapsedMs) / p.step : undefined,
     });
     const text = JSON.stringify(progress);
-    await redis.multi()
+    await redis
+      .multi()
       .hset(keys.jobState(jobId), 'progress', text)
       .rpush(keys.metrics(jobId), text)
       .ltrim(keys.metrics(jobId), -ctx.historyLimit, -1)
@@ -231,22 +285,47 @@ async function saveCheckpoint({ ctx, jobId, log }: JobScope, c: Checkpoint): Pro
 }
 
 /** Stores the model and the summary, marks the job completed, drops its checkpoint and step keys. */
-async function complete({ ctx, jobId, log }: JobScope, { job, kernels }: LoadedJob, result: TrainResult, backend: QueueBackend): Promise<void> {
+async function complete(
+  { ctx, jobId, log }: JobScope,
+  { job, kernels }: LoadedJob,
+  result: TrainResult,
+  backend: QueueBackend,
+): Promise<void> {
   const model = modelToJson(modelOf(job, result, kernels.name));
   const summary = {
-    trainLoss: result.train.loss, trainAccuracy: result.trainEval.accuracy, trainR2: result.trainEval.r2,
-    testLoss: result.test?.loss, testAccuracy: result.test?.accuracy, testR2: result.test?.r2, testMse: result.test?.mse,
-    confusion: result.test?.confusion, epochs: result.epochs, steps: result.steps, samples: result.samples,
-    samplesPerSecond: Math.round(result.samplesPerSecond), elapsedMs: Math.round(result.elapsedMs),
-    workersSeen: backend.workersSeen.size, kernel: kernels.name, timings: backend.timings,
+    trainLoss: result.train.loss,
+    trainAccuracy: result.trainEval.accuracy,
+    trainR2: result.trainEval.r2,
+    testLoss: result.test?.loss,
+    testAccuracy: result.test?.accuracy,
+    testR2: result.test?.r2,
+    testMse: result.test?.mse,
+    confusion: result.test?.confusion,
+    epochs: result.epochs,
+    steps: result.steps,
+    samples: result.samples,
+    samplesPerSecond: Math.round(result.samplesPerSecond),
+    elapsedMs: Math.round(result.elapsedMs),
+    workersSeen: backend.workersSeen.size,
+    kernel: kernels.name,
+    timings: backend.timings,
   };
-  await ctx.redis.multi()
+  await ctx.redis
+    .multi()
     .set(ctx.keys.model(jobId), model)
     .hset(ctx.keys.jobState(jobId), { status: 'completed', finishedAt: Date.now(), result: JSON.stringify(summary) })
     .del(ctx.keys.checkpoint(jobId))
     .exec();
   await cleanupSteps(ctx.steps, ctx.keys, jobId);
-  log.info({ steps: result.steps, testAccuracy: result.test?.accuracy, samplesPerSecond: summary.samplesPerSecond, workersSeen: summary.workersSeen }, 'job completed');
+  log.info(
+    {
+      steps: result.steps,
+      testAccuracy: result.test?.accuracy,
+      samplesPerSecond: summary.samplesPerSecond,
+      workersSeen: summary.workersSeen,
+    },
+    'job completed',
+  );
 }
 
 /** Deletes whatever per-step keys (weights, results streams) a job left, e.g. after a crash between steps: one SCAN pass. */

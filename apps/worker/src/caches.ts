@@ -84,8 +84,14 @@ export class JobCache {
     const arch = architecture(record.spec, data);
     const net = new Network(arch, kernels, record.spec.shardSize);
     const ctx: JobContext = {
-      record, net, kernels, classification: data.task === 'classification', weights: null, paramsKey: null,
-      reducer: new TreeReducer(kernels, net.paramCount), leaf: { grad: net.grad, lossSum: 0, count: 0, correct: 0 },
+      record,
+      net,
+      kernels,
+      classification: data.task === 'classification',
+      weights: null,
+      paramsKey: null,
+      reducer: new TreeReducer(kernels, net.paramCount),
+      leaf: { grad: net.grad, lossSum: 0, count: 0, correct: 0 },
     };
     this.jobs.set(jobId, ctx);
     if (this.jobs.size > this.maxJobs) this.jobs.delete(this.jobs.keys().next().value!);

@@ -3,7 +3,22 @@ import { UnrecoverableError, Worker } from 'bullmq';
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { RedgradError } from '@redgrad/errors';
-import { FrameBuffer, GRADIENT_QUEUE, JobRecordError, Keys, ProtocolError, decodeIndices, encodeHeartbeat, encodeShardError, encodeShardResult, checkTaskIdentity, parseTaskId, pushStepResult, toBf16WithFeedback, validateGradientTask } from '@redgrad/protocol';
+import {
+  FrameBuffer,
+  GRADIENT_QUEUE,
+  JobRecordError,
+  Keys,
+  ProtocolError,
+  decodeIndices,
+  encodeHeartbeat,
+  encodeShardError,
+  encodeShardResult,
+  checkTaskIdentity,
+  parseTaskId,
+  pushStepResult,
+  toBf16WithFeedback,
+  validateGradientTask,
+} from '@redgrad/protocol';
 import type { GradientTask, WorkerHeartbeat } from '@redgrad/protocol';
 import { connectRedis, envInt } from '@redgrad/cluster';
 import type { Logger, ServiceOptions } from '@redgrad/cluster';
@@ -26,7 +41,10 @@ export interface GradientWorkerOptions extends ServiceOptions {
   heartbeatMs: number;
 }
 
-export function workerOptionsFromEnv(env: NodeJS.ProcessEnv, base: Pick<GradientWorkerOptions, 'redisUrl' | 'prefix' | 'log'>): GradientWorkerOptions {
+export function workerOptionsFromEnv(
+  env: NodeJS.ProcessEnv,
+  base: Pick<GradientWorkerOptions, 'redisUrl' | 'prefix' | 'log'>,
+): GradientWorkerOptions {
   return {
     ...base,
     id: env.REDGRAD_WORKER_ID || undefined,
@@ -48,7 +66,11 @@ function blockSum(ctx: JobContext, data: Dataset, indices: Uint32Array, shardSiz
   ctx.reducer.reset(shards);
   const leaf = ctx.leaf;
   for (let s = 0; s < shards; s++) {
-    const stats = ctx.net.shardGradient(data, indices.subarray(s * shardSize, Math.min((s + 1) * shardSize, indices.length)), ctx.classification);
+    const stats = ctx.net.shardGradient(
+      data,
+      indices.subarray(s * shardSize, Math.min((s + 1) * shardSize, indices.length)),
+      ctx.classification,
+    );
     leaf.grad = ctx.net.grad;
     leaf.lossSum = stats.lossSum;
     leaf.count = stats.count;
@@ -90,7 +112,8 @@ export class GradientWorker {
     this.redis = connectRedis(o.redisUrl, this.id);
     this.redis.on('error', (e) => o.log.warn({ err: e.message }, 'redis connection error'));
     this.steps = o.stepRedisUrl === o.redisUrl ? this.redis : connectRedis(o.stepRedisUrl, `${this.id}:steps`);
-    if (this.steps !== this.redis) this.steps.on('error', (e) => o.log.warn({ err: e.message }, 'step redis connection error'));
+    if (this.steps !== this.redis)
+      this.steps.on('error', (e) => o.log.warn({ err: e.message }, 'step redis connection error'));
     this.worker = new Worker<GradientTask>(GRADIENT_QUEUE, (job) => this.process(job), {
       connection: this.redis,
       prefix: this.keys.queuePrefix,
@@ -115,7 +138,11 @@ export class GradientWorker {
     try {
       task = validateGradientTask(job.data);
       checkTaskIdentity(task, parseTaskId(job.id ?? ''));
-      if (task.weightsKey !== this.keys.weights(task.jobId, task.step)) throw new ProtocolError('mismatch', `task weightsKey ${task.weightsKey} is not ${this.keys.weights(task.jobId, task.step)}`);
+      if (task.weightsKey !== this.keys.weights(task.jobId, task.step))
+        throw new ProtocolError(
+          'mismatch',
+          `task weightsKey ${task.weightsKey} is not ${this.keys.weights(task.jobId, task.step)}`,
+        );
     } catch (e) {
       this.o.log.error({ task: job.id, err: (e as Error).message }, 'malformed gradient task: dropped');
       throw new UnrecoverableError((e as Error).message);
@@ -127,7 +154,18 @@ export class GradientWorker {
     } catch (e) {
       if (!(e instanceof JobFault || e instanceof ProtocolError || e instanceof JobRecordError)) throw e; // connection trouble: BullMQ retries
       log.error({ err: e.message }, 'cannot compute this shard: reporting to the coordinator');
-      await pushStepResult(this.steps, resultsKey, encodeShardError({ jobId: task.jobId, step: task.step, level: task.level, index: task.index, workerId: this.id, error: e.message }));
+      await pushStepResult(
+        this.steps,
+        resultsKey,
+        encodeShardError({
+          jobId: task.jobId,
+          step: task.step,
+          level: task.level,
+          index: task.index,
+          workerId: this.id,
+          error: e.message,
+        }),
+      );
       throw new UnrecoverableError(e.message);
     } finally {
       this.current = undefined;
@@ -138,10 +176,14 @@ export class GradientWorker {
     const data = await this.data.get(this.redis, this.keys, task.dataHash);
     if (!data) throw new JobFault(`data set ${task.dataHash} is not in Redis (expired or never uploaded)`);
     const ctx = await this.jobs.get(this.redis, this.keys, task.jobId, data, task.kernel);
-    if (ctx.net.paramCount !== task.paramCount) throw new JobFault(`task says ${task.paramCount} parameters, the job's model has ${ctx.net.paramCount}`);
+    if (ctx.net.paramCount !== task.paramCount)
+      throw new JobFault(`task says ${task.paramCount} parameters, the job's model has ${ctx.net.paramCount}`);
     const indices = decodeIndices(task.indices, data.n);
     const shardSize = ctx.net.maxRows;
-    if (indices.length > 2 ** task.level * shardSize) throw new JobFault(`block (level ${task.level}) of ${indices.length} samples; it holds at most ${2 ** task.level} shards of ${shardSize}`);
+    if (indices.length > 2 ** task.level * shardSize)
+      throw new JobFault(
+        `block (level ${task.level}) of ${indices.length} samples; it holds at most ${2 ** task.level} shards of ${shardSize}`,
+      );
     this.current = { jobId: task.jobId, step: task.step, level: task.level, index: task.index };
     const weights = await this.jobs.weightsFor(this.steps, ctx, task.weightsKey);
     if (!weights) {
@@ -165,7 +207,21 @@ export class GradientWorker {
     const frames = this.frames.pop() ?? new FrameBuffer();
     let pushed: boolean;
     try {
-      const payload = encodeShardResult({ jobId: task.jobId, step: task.step, level: task.level, index: task.index, count: sum.count, lossSum: sum.lossSum, correct: sum.correct, grad, workerId: this.id, computeMs }, frames);
+      const payload = encodeShardResult(
+        {
+          jobId: task.jobId,
+          step: task.step,
+          level: task.level,
+          index: task.index,
+          count: sum.count,
+          lossSum: sum.lossSum,
+          correct: sum.correct,
+          grad,
+          workerId: this.id,
+          computeMs,
+        },
+        frames,
+      );
       pushed = await pushStepResult(this.steps, resultsKey, payload);
     } finally {
       // back for reuse only once Redis has the bytes (a command queued while reconnecting holds them)
@@ -178,9 +234,19 @@ export class GradientWorker {
 
   private async beat(): Promise<void> {
     const now = Date.now();
-    const hb: WorkerHeartbeat = { workerId: this.id, host: hostname(), pid: process.pid, kernel: kernelName('auto'), startedAt: this.startedAt, lastSeen: now, concurrency: this.o.concurrency, current: this.current };
+    const hb: WorkerHeartbeat = {
+      workerId: this.id,
+      host: hostname(),
+      pid: process.pid,
+      kernel: kernelName('auto'),
+      startedAt: this.startedAt,
+      lastSeen: now,
+      concurrency: this.o.concurrency,
+      current: this.current,
+    };
     const ttl = Math.ceil((this.o.heartbeatMs * 5) / 1000);
-    await this.redis.multi()
+    await this.redis
+      .multi()
       .set(this.keys.worker(this.id), encodeHeartbeat(hb), 'EX', ttl)
       .zadd(this.keys.workers(), now, this.id)
       .zremrangebyscore(this.keys.workers(), 0, now - 24 * 3600_000)
@@ -192,8 +258,15 @@ export class GradientWorker {
   close(force = false): Promise<void> {
     this.closing ??= (async () => {
       clearInterval(this.heartbeat);
-      await this.worker.close(force).catch((e) => this.o.log.warn({ err: (e as Error).message }, 'error closing the worker'));
-      await this.redis.multi().del(this.keys.worker(this.id)).zrem(this.keys.workers(), this.id).exec().catch(() => {});
+      await this.worker
+        .close(force)
+        .catch((e) => this.o.log.warn({ err: (e as Error).message }, 'error closing the worker'));
+      await this.redis
+        .multi()
+        .del(this.keys.worker(this.id))
+        .zrem(this.keys.workers(), this.id)
+        .exec()
+        .catch(() => {});
       await this.redis.quit().catch(() => {});
       if (this.steps !== this.redis) await this.steps.quit().catch(() => {});
       this.o.log.info({ tasksDone: this.tasksDone }, 'worker stopped');

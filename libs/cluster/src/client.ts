@@ -30,7 +30,10 @@ export class ClusterClient {
   readonly keys: Keys;
   private readonly jobs: Queue<{ jobId: string }>;
 
-  constructor(readonly redis: Redis, prefix: string) {
+  constructor(
+    readonly redis: Redis,
+    prefix: string,
+  ) {
     this.keys = new Keys(prefix);
     this.jobs = new Queue<{ jobId: string }>(JOBS_QUEUE, { connection: redis, prefix: this.keys.queuePrefix });
     // BullMQ re-emits the shared connection's errors and, with no listener, prints each with its
@@ -46,7 +49,9 @@ export class ClusterClient {
     const spec = await readJobSpec(specPath);
     const job = await prepareJob(spec, dirname(resolve(specPath)));
     const kernel = kernelName(spec.kernel);
-    const jobId = validateJobId(opts.id ?? `${spec.name.replace(/[^A-Za-z0-9_-]+/g, '-').slice(0, 40)}-${randomBytes(4).toString('hex')}`);
+    const jobId = validateJobId(
+      opts.id ?? `${spec.name.replace(/[^A-Za-z0-9_-]+/g, '-').slice(0, 40)}-${randomBytes(4).toString('hex')}`,
+    );
     const trainHash = datasetHash(job.train);
     const testHash = job.test ? datasetHash(job.test) : undefined;
     const [up, upTest] = await Promise.all([
@@ -54,17 +59,46 @@ export class ClusterClient {
       job.test && testHash ? uploadDataset(this.redis, this.keys, job.test, testHash, DATA_TTL_SECONDS) : undefined,
     ]);
     const record: JobRecord = {
-      v: 1, jobId, spec, kernel, trainHash, testHash, scaling: job.scaling, featureNames: job.train.featureNames, submittedAt: Date.now(),
+      v: 1,
+      jobId,
+      spec,
+      kernel,
+      trainHash,
+      testHash,
+      scaling: job.scaling,
+      featureNames: job.train.featureNames,
+      submittedAt: Date.now(),
     };
     const created = await this.redis.set(this.keys.jobSpec(jobId), encodeJobRecord(record), 'NX');
     if (created !== 'OK') throw new JobIdError('job-exists', `job ${jobId} already exists; choose another --id`);
-    await this.redis.multi()
-      .hset(this.keys.jobState(jobId), encodeJobState({ status: 'queued', name: spec.name, submittedAt: record.submittedAt }))
+    await this.redis
+      .multi()
+      .hset(
+        this.keys.jobState(jobId),
+        encodeJobState({ status: 'queued', name: spec.name, submittedAt: record.submittedAt }),
+      )
       .zadd(this.keys.jobsIndex(), record.submittedAt, jobId)
       .exec();
     // A few attempts cover Redis trouble inside a coordinator; a dead coordinator is covered by stall detection.
-    await this.jobs.add('train', { jobId }, { jobId, attempts: 5, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { count: 500 }, removeOnFail: { count: 500 } });
-    return { jobId, record, uploaded: { train: up.uploaded, test: upTest?.uploaded ?? false }, bytes: up.bytes + (upTest?.bytes ?? 0), arch: job.arch, batchSize: job.batchSize };
+    await this.jobs.add(
+      'train',
+      { jobId },
+      {
+        jobId,
+        attempts: 5,
+        backoff: { type: 'exponential', delay: 1000 },
+        removeOnComplete: { count: 500 },
+        removeOnFail: { count: 500 },
+      },
+    );
+    return {
+      jobId,
+      record,
+      uploaded: { train: up.uploaded, test: upTest?.uploaded ?? false },
+      bytes: up.bytes + (upTest?.bytes ?? 0),
+      arch: job.arch,
+      batchSize: job.batchSize,
+    };
   }
 
   async status(jobId: string): Promise<JobState | null> {

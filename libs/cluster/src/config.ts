@@ -30,7 +30,8 @@ export function envInt(env: NodeJS.ProcessEnv, name: string, fallback: number, m
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const v = Number(raw);
-  if (!Number.isInteger(v) || v < min) throw new ConfigError(`${name}: expected an integer ≥ ${min}, got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(v) || v < min)
+    throw new ConfigError(`${name}: expected an integer ≥ ${min}, got ${JSON.stringify(raw)}`);
   return v;
 }
 
@@ -50,8 +51,17 @@ export function redactUrl(url: string): string {
 
 /** Connects and PINGs with a deadline, so a CLI command fails fast with a clear reason. */
 export async function connectChecked(url: string, name: string, timeoutMs = 5000): Promise<Redis> {
-  if (!/^rediss?:\/\//.test(url)) throw new ConfigError(`REDIS_URL: expected redis://[:password@]host:port[/db] or rediss://… for TLS, got ${redactUrl(url)}`);
-  const redis = new Redis(url, { maxRetriesPerRequest: 1, connectionName: name, lazyConnect: true, connectTimeout: timeoutMs, retryStrategy: () => null });
+  if (!/^rediss?:\/\//.test(url))
+    throw new ConfigError(
+      `REDIS_URL: expected redis://[:password@]host:port[/db] or rediss://… for TLS, got ${redactUrl(url)}`,
+    );
+  const redis = new Redis(url, {
+    maxRetriesPerRequest: 1,
+    connectionName: name,
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    retryStrategy: () => null,
+  });
   const shown = redactUrl(url);
   // the socket's own error (ECONNREFUSED, …) says more than the "Connection is closed." that connect()
   // rejects with, and without a listener ioredis prints it to stderr as unhandled
@@ -66,8 +76,15 @@ export async function connectChecked(url: string, name: string, timeoutMs = 5000
   } catch (e) {
     redis.disconnect();
     const msg = (socketError ?? (e as Error)).message;
-    if (/NOAUTH|WRONGPASS|invalid password|AUTH/i.test(msg)) throw new ConfigError(`Redis at ${shown} refused the password (${msg}); set REDIS_URL=redis://:PASSWORD@host:port`, { cause: e });
-    throw new RedisUnavailableError(`cannot reach Redis at ${shown} (${msg}); start one (redis-server, docker compose up redis) or set REDIS_URL`, { cause: e });
+    if (/NOAUTH|WRONGPASS|invalid password|AUTH/i.test(msg))
+      throw new ConfigError(
+        `Redis at ${shown} refused the password (${msg}); set REDIS_URL=redis://:PASSWORD@host:port`,
+        { cause: e },
+      );
+    throw new RedisUnavailableError(
+      `cannot reach Redis at ${shown} (${msg}); start one (redis-server, docker compose up redis) or set REDIS_URL`,
+      { cause: e },
+    );
   }
   redis.off('error', onError);
   // from here on, behave like a service connection: wait through reconnects

@@ -112,7 +112,10 @@ export async function downloadDataset(redis: Redis, keys: Keys, hash: string): P
       const xb = values[2 * (c - c0)];
       const yb = values[2 * (c - c0) + 1];
       if (!Buffer.isBuffer(xb) || !Buffer.isBuffer(yb)) {
-        throw new ProtocolError('missing', `data set ${hash}: chunk ${c} of ${meta.chunks} is missing (${Buffer.isBuffer(xb) ? 'y' : 'x'})`);
+        throw new ProtocolError(
+          'missing',
+          `data set ${hash}: chunk ${c} of ${meta.chunks} is missing (${Buffer.isBuffer(xb) ? 'y' : 'x'})`,
+        );
       }
       xBufs.push(xb);
       yBufs.push(yb);

@@ -15,5 +15,12 @@ export { downloadDataset, readDatasetMeta, uploadDataset } from './dataset-redis
 export type { UploadResult } from './dataset-redis.js';
 export { ClusterClient } from './client.js';
 export type { SubmitResult } from './client.js';
-export { DEFAULT_PAYOFF_CONSTANTS, bytesPerStep, estimatePayoff, flopsPerSample, paramCount, payoffNote } from './payoff.js';
+export {
+  DEFAULT_PAYOFF_CONSTANTS,
+  bytesPerStep,
+  estimatePayoff,
+  flopsPerSample,
+  paramCount,
+  payoffNote,
+} from './payoff.js';
 export type { PayoffConstants, PayoffEstimate, PayoffInput, PayoffLayer } from './payoff.js';

@@ -18,7 +18,8 @@ export function parseJobRecord(text: string | null, jobId: string): JobRecord {
     const scaling = validateScaling(raw.scaling, Array.isArray(offsets) ? offsets.length : 0, 'job record scaling');
     return { ...raw, spec, scaling };
   } catch (e) {
-    if (e instanceof SpecError || e instanceof DataError) throw new JobRecordError(`job ${jobId}: ${e.message}`, { cause: e });
+    if (e instanceof SpecError || e instanceof DataError)
+      throw new JobRecordError(`job ${jobId}: ${e.message}`, { cause: e });
     throw e;
   }
 }

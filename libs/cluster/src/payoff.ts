@@ -104,12 +104,19 @@ export function bytesPerStep(params: number, workers: number, gradientEncoding: 
   return weightBytes * (1 + workers) + 2 * resultBytes * workers;
 }
 
-export function estimatePayoff(input: PayoffInput, constants: PayoffConstants = DEFAULT_PAYOFF_CONSTANTS): PayoffEstimate {
+export function estimatePayoff(
+  input: PayoffInput,
+  constants: PayoffConstants = DEFAULT_PAYOFF_CONSTANTS,
+): PayoffEstimate {
   const { layers, batchSize, workers, kernel } = input;
   if (!(Number.isInteger(workers) && workers >= 1)) throw new Error(`workers must be an integer ≥ 1, got ${workers}`);
-  if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new Error(`batchSize must be an integer ≥ 1, got ${batchSize}`);
+  if (!(Number.isInteger(batchSize) && batchSize >= 1))
+    throw new Error(`batchSize must be an integer ≥ 1, got ${batchSize}`);
   const gflops = constants.gflops[kernel];
-  if (!(gflops > 0)) throw new Error(`no compute rate for kernel ${JSON.stringify(kernel)} (known: ${Object.keys(constants.gflops).join(', ')})`);
+  if (!(gflops > 0))
+    throw new Error(
+      `no compute rate for kernel ${JSON.stringify(kernel)} (known: ${Object.keys(constants.gflops).join(', ')})`,
+    );
   const computers = workers + (input.coordinatorComputes ? 1 : 0);
   const msPerSample = flopsPerSample(layers) / (gflops * 1e6); // GFLOP/s = 1e6 flops per ms
   const computeMs = batchSize * msPerSample;
@@ -120,7 +127,17 @@ export function estimatePayoff(input: PayoffInput, constants: PayoffConstants = 
   // transfer; the transfer does not depend on the batch, so that gives a smallest batch.
   const savedPerSample = msPerSample * (1 - 1 / computers);
   const minBatchSize = savedPerSample > 0 ? Math.floor(transferMs / savedPerSample) + 1 : null;
-  return { batchSize, workers, computers, computeMs, bytesPerStep: bytes, transferMs, clusterStepMs, pays: clusterStepMs < computeMs, minBatchSize };
+  return {
+    batchSize,
+    workers,
+    computers,
+    computeMs,
+    bytesPerStep: bytes,
+    transferMs,
+    clusterStepMs,
+    pays: clusterStepMs < computeMs,
+    minBatchSize,
+  };
 }
 
 /** Two significant digits, rounded up: a batch size to suggest, not a false precision. */

@@ -1,7 +1,17 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { FrameBuffer, ProtocolError, decodeShardMessage, encodeIndices, encodeWeights, makeGradientTask, openStepResults, readStepResults, taskId } from '@redgrad/protocol';
+import {
+  FrameBuffer,
+  ProtocolError,
+  decodeShardMessage,
+  encodeIndices,
+  encodeWeights,
+  makeGradientTask,
+  openStepResults,
+  readStepResults,
+  taskId,
+} from '@redgrad/protocol';
 import type { GradientTask, Keys, ShardError, ShardResult } from '@redgrad/protocol';
 import { TrainingError, blockRange } from '@redgrad/train';
 import type { Block, GradientBackend, LocalBackend, ShardGradient, StepRequest } from '@redgrad/train';
@@ -85,7 +95,18 @@ const key = (b: Block) => `${b.level}_${b.index}`;
 export class QueueBackend implements GradientBackend {
   readonly kernel: string;
   readonly workersSeen = new Set<string>();
-  readonly timings: StepTimings = { steps: 0, tasks: 0, encodeMs: 0, publishMs: 0, writeKeysMs: 0, addTasksMs: 0, waitMs: 0, workerComputeMs: 0, acceptMs: 0, localComputeMs: 0 };
+  readonly timings: StepTimings = {
+    steps: 0,
+    tasks: 0,
+    encodeMs: 0,
+    publishMs: 0,
+    writeKeysMs: 0,
+    addTasksMs: 0,
+    waitMs: 0,
+    workerComputeMs: 0,
+    acceptMs: 0,
+    localComputeMs: 0,
+  };
   private readonly result: ShardGradient = { grad: new Float32Array(0), lossSum: 0, count: 0, correct: 0 };
   /** The weights frame of the step in hand, encoded into the same memory every step. */
   private readonly weightsFrame = new FrameBuffer();
@@ -94,7 +115,8 @@ export class QueueBackend implements GradientBackend {
   constructor(private readonly o: QueueBackendOptions) {
     if (!(o.taskTimeoutMs > 0)) throw new Error(`taskTimeoutMs must be > 0, got ${o.taskTimeoutMs}`);
     if (!(o.maxAttempts >= 1)) throw new Error(`maxAttempts must be ≥ 1, got ${o.maxAttempts}`);
-    if (o.local && o.local.kernel !== o.kernel) throw new Error(`local backend computes with ${o.local.kernel}, the job with ${o.kernel}`);
+    if (o.local && o.local.kernel !== o.kernel)
+      throw new Error(`local backend computes with ${o.local.kernel}, the job with ${o.kernel}`);
     this.kernel = o.kernel;
     this.steps = o.steps ?? o.redis;
   }
@@ -112,9 +134,19 @@ export class QueueBackend implements GradientBackend {
     const shardCount = req.shards.length;
     const { blocks, own } = planStep(shardCount, Math.max(0, this.o.workerSlots()), this.o.local !== undefined);
     const run: StepRun = {
-      req, accept, own, weightsKey: keys.weights(jobId, req.step), resultsKey: keys.results(jobId, req.step),
-      counts: req.shards.map((s) => s.length), coverage: new Coverage(shardCount), wanted: new Map(),
-      dispatches: new Map(), shardDispatches: new Int32Array(shardCount), errorReports: new Map(), lastId: '0', weights: null,
+      req,
+      accept,
+      own,
+      weightsKey: keys.weights(jobId, req.step),
+      resultsKey: keys.results(jobId, req.step),
+      counts: req.shards.map((s) => s.length),
+      coverage: new Coverage(shardCount),
+      wanted: new Map(),
+      dispatches: new Map(),
+      shardDispatches: new Int32Array(shardCount),
+      errorReports: new Map(),
+      lastId: '0',
+      weights: null,
     };
     for (const b of blocks) run.wanted.set(key(b), { block: b, dispatchedAt: 0 });
     return run;
@@ -130,7 +162,9 @@ export class QueueBackend implements GradientBackend {
   private async publish(run: StepRun): Promise<void> {
     const { jobId } = this.o;
     const t0 = performance.now();
-    run.weights = run.wanted.size ? encodeWeights({ jobId, step: run.req.step, params: run.req.params }, this.weightsFrame) : null;
+    run.weights = run.wanted.size
+      ? encodeWeights({ jobId, step: run.req.step, params: run.req.params }, this.weightsFrame)
+      : null;
     this.timings.encodeMs += performance.now() - t0;
     const t1 = performance.now();
     const blocks = [...run.wanted.values()].map((w) => w.block);
@@ -172,9 +206,12 @@ export class QueueBackend implements GradientBackend {
   private async republishIfLost(run: StepRun): Promise<void> {
     const { log } = this.o;
     const steps = this.steps;
-    const [weights, results] = await steps.multi().exists(run.weightsKey).exists(run.resultsKey).exec() ?? [];
+    const [weights, results] = (await steps.multi().exists(run.weightsKey).exists(run.resultsKey).exec()) ?? [];
     if (results?.[1] === 1 && (weights?.[1] === 1 || !run.weights)) return;
-    log.warn({ step: run.req.step }, 'the step\'s keys are gone from the step Redis (restarted?): publishing them again');
+    log.warn(
+      { step: run.req.step },
+      "the step's keys are gone from the step Redis (restarted?): publishing them again",
+    );
     run.lastId = '0';
     await this.writeStepKeys(run);
     const again = [...run.wanted.values()].map((w) => w.block);
@@ -198,10 +235,27 @@ export class QueueBackend implements GradientBackend {
       const [from, to] = blockRange(b, run.counts.length);
       for (let s = from; s < to; s++) run.shardDispatches[s]++;
       const data = makeGradientTask({
-        jobId, step: run.req.step, level: b.level, index: b.index, weightsKey: run.weightsKey, dataHash, kernel: this.kernel, paramCount,
+        jobId,
+        step: run.req.step,
+        level: b.level,
+        index: b.index,
+        weightsKey: run.weightsKey,
+        dataHash,
+        kernel: this.kernel,
+        paramCount,
         indices: encodeIndices(blockIndices(run.req.shards, from, to)),
       });
-      return { name: 'block', data, opts: { jobId: taskId(jobId, run.req.step, b, n), removeOnComplete: true, removeOnFail: { count: 1000 }, attempts: 3, backoff: { type: 'fixed', delay: 200 } } };
+      return {
+        name: 'block',
+        data,
+        opts: {
+          jobId: taskId(jobId, run.req.step, b, n),
+          removeOnComplete: true,
+          removeOnFail: { count: 1000 },
+          attempts: 3,
+          backoff: { type: 'fixed', delay: 200 },
+        },
+      };
     });
     this.timings.encodeMs += performance.now() - t0;
     this.timings.tasks += adds.length;
@@ -237,7 +291,11 @@ export class QueueBackend implements GradientBackend {
         continue;
       }
       run.lastId = read.lastId;
-      if (read.foreign) log.warn({ step: run.req.step, entries: read.foreign }, 'dropped results-stream entries that are not shard messages');
+      if (read.foreign)
+        log.warn(
+          { step: run.req.step, entries: read.foreign },
+          'dropped results-stream entries that are not shard messages',
+        );
       for (const buf of read.messages) await this.take(run, buf);
     }
   }
@@ -255,14 +313,19 @@ export class QueueBackend implements GradientBackend {
     for (const b of late) {
       const [from, to] = blockRange(b, run.counts.length);
       if (run.shardDispatches[from] >= maxAttempts) {
-        throw new TrainingError(`step ${run.req.step + 1}: ${to - from === 1 ? `shard ${from}` : `shards ${from}–${to - 1}`} got no result after ${run.shardDispatches[from]} dispatches of ${taskTimeoutMs} ms each; are any workers running?`);
+        throw new TrainingError(
+          `step ${run.req.step + 1}: ${to - from === 1 ? `shard ${from}` : `shards ${from}–${to - 1}`} got no result after ${run.shardDispatches[from]} dispatches of ${taskTimeoutMs} ms each; are any workers running?`,
+        );
       }
     }
     const backups = late.flatMap((b) => {
       run.wanted.delete(key(b));
       return b.level > 0 ? children(b, run.counts.length) : [b];
     });
-    log.warn({ step: run.req.step, late: late.map(key), backups: backups.map(key), timeoutMs: taskTimeoutMs }, 'no result in time: dispatching backup tasks');
+    log.warn(
+      { step: run.req.step, late: late.map(key), backups: backups.map(key), timeoutMs: taskTimeoutMs },
+      'no result in time: dispatching backup tasks',
+    );
     await this.dispatch(run, backups);
   }
 
@@ -277,13 +340,23 @@ export class QueueBackend implements GradientBackend {
     const t0 = performance.now();
     let msg: ShardResult | ShardError | null;
     try {
-      msg = decodeShardMessage(buf, { jobId, step, length: paramCount, counts: run.counts, covered: (level, index) => run.coverage.overlaps({ level, index }) });
+      msg = decodeShardMessage(buf, {
+        jobId,
+        step,
+        length: paramCount,
+        counts: run.counts,
+        covered: (level, index) => run.coverage.overlaps({ level, index }),
+      });
     } catch (e) {
       // only a message that fails its checks may be dropped; anything else is a fault of ours
       if (!(e instanceof ProtocolError)) throw e;
       // backprop is deterministic: a worker that returns a well-formed but non-finite gradient
       // would do so again, so the job fails now with the reason instead of retrying
-      if (e.code === 'non-finite') throw new TrainingError(`step ${step + 1}: the gradient went non-finite (${e.message}); lower the learning rate or check the data scaling`, 'diverged');
+      if (e.code === 'non-finite')
+        throw new TrainingError(
+          `step ${step + 1}: the gradient went non-finite (${e.message}); lower the learning rate or check the data scaling`,
+          'diverged',
+        );
       log.warn({ step, err: e.message, code: e.code }, 'dropped an invalid shard message');
       return;
     } finally {
@@ -295,7 +368,8 @@ export class QueueBackend implements GradientBackend {
       const n = (run.errorReports.get(key(block)) ?? 0) + 1;
       run.errorReports.set(key(block), n);
       log.warn({ step, block: key(block), worker: msg.workerId, err: msg.error }, 'worker could not compute a block');
-      if (n >= Math.min(2, this.o.maxAttempts)) throw new TrainingError(`step ${step + 1} block ${key(block)}: ${msg.error}`);
+      if (n >= Math.min(2, this.o.maxAttempts))
+        throw new TrainingError(`step ${step + 1} block ${key(block)}: ${msg.error}`);
       await this.dispatch(run, [block]);
       return;
     }
@@ -332,7 +406,9 @@ export class QueueBackend implements GradientBackend {
 
   private finish(run: StepRun): void {
     // not awaited: the deletes ride ahead of the next step's commands on the same connection
-    this.steps.unlink(run.weightsKey, run.resultsKey).catch((e) => this.o.log.warn({ step: run.req.step, err: (e as Error).message }, 'could not delete step keys'));
+    this.steps
+      .unlink(run.weightsKey, run.resultsKey)
+      .catch((e) => this.o.log.warn({ step: run.req.step, err: (e as Error).message }, 'could not delete step keys'));
     this.timings.steps++;
   }
 
@@ -345,7 +421,8 @@ function blockIndices(shards: Uint32Array[], from: number, to: number): Uint32Ar
   let n = 0;
   for (let s = from; s < to; s++) n += shards[s].length;
   const last = shards[to - 1];
-  if (last.buffer === first.buffer && last.byteOffset + last.byteLength === first.byteOffset + 4 * n) return new Uint32Array(first.buffer, first.byteOffset, n);
+  if (last.buffer === first.buffer && last.byteOffset + last.byteLength === first.byteOffset + 4 * n)
+    return new Uint32Array(first.buffer, first.byteOffset, n);
   const out = new Uint32Array(n);
   for (let s = from, o = 0; s < to; o += shards[s].length, s++) out.set(shards[s], o);
   return out;

@@ -12,7 +12,8 @@ export function planBlocks(shardCount: number, slots: number): Block[] {
   const size = (b: Block) => blockRange(b, shardCount)[1] - blockRange(b, shardCount)[0];
   while (blocks.length < want) {
     let at = -1;
-    for (let i = 0; i < blocks.length; i++) if (blocks[i].level > 0 && (at < 0 || size(blocks[i]) > size(blocks[at]))) at = i;
+    for (let i = 0; i < blocks.length; i++)
+      if (blocks[i].level > 0 && (at < 0 || size(blocks[i]) > size(blocks[at]))) at = i;
     if (at < 0) break;
     blocks.splice(at, 1, ...children(blocks[at], shardCount));
   }
@@ -24,7 +25,11 @@ export function planBlocks(shardCount: number, slots: number): Block[] {
  * the smallest block of a plan with one more slot, taken only when it makes the largest block left
  * to the workers smaller (with 1 worker it halves the step; with 2 workers and 4 shards it would not).
  */
-export function planStep(shardCount: number, workerSlots: number, withOwn: boolean): { blocks: Block[]; own: Block | null } {
+export function planStep(
+  shardCount: number,
+  workerSlots: number,
+  withOwn: boolean,
+): { blocks: Block[]; own: Block | null } {
   const blocks = planBlocks(shardCount, workerSlots);
   if (!withOwn || workerSlots < 1) return { blocks, own: null };
   const shared = planBlocks(shardCount, workerSlots + 1);
@@ -61,7 +66,11 @@ export class Coverage {
 
   mark(b: Block): void {
     const [from, to] = blockRange(b, this.shardCount);
-    for (let s = from; s < to; s++) if (!this.done[s]) { this.done[s] = 1; this.count++; }
+    for (let s = from; s < to; s++)
+      if (!this.done[s]) {
+        this.done[s] = 1;
+        this.count++;
+      }
   }
 
   /** `b` split into the largest aligned blocks none of whose shards has a result yet. */
@@ -77,7 +86,10 @@ export class Coverage {
 
 /** The non-empty children of a block (one when the right child covers no shard). */
 export function children(b: Block, shardCount: number): Block[] {
-  return [{ level: b.level - 1, index: 2 * b.index }, { level: b.level - 1, index: 2 * b.index + 1 }].filter((c) => isBlock(c, shardCount));
+  return [
+    { level: b.level - 1, index: 2 * b.index },
+    { level: b.level - 1, index: 2 * b.index + 1 },
+  ].filter((c) => isBlock(c, shardCount));
 }
 
 /** True when `inner` lies within `outer`. */

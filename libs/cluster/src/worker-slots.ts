@@ -13,7 +13,12 @@ export class WorkerSlots {
   private timer?: NodeJS.Timeout;
   private reading?: Promise<void>;
 
-  constructor(private readonly redis: Redis, private readonly keys: Keys, private readonly staleMs = 6000, private readonly pollMs = 1000) {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    private readonly staleMs = 6000,
+    private readonly pollMs = 1000,
+  ) {}
 
   /** Reads once now (so the first step sees the workers), then every pollMs. */
   async start(): Promise<void> {
@@ -28,19 +33,28 @@ export class WorkerSlots {
 
   private read(): Promise<void> {
     this.reading ??= this.countSlots()
-      .then((n) => { this.count = n; }, () => {}) // Redis down: keep the last count
-      .finally(() => { this.reading = undefined; });
+      .then(
+        (n) => {
+          this.count = n;
+        },
+        () => {},
+      ) // Redis down: keep the last count
+      .finally(() => {
+        this.reading = undefined;
+      });
     return this.reading;
   }
 
   private async countSlots(): Promise<number> {
-    const ids = (await this.redis.zrangebyscore(this.keys.workers(), Date.now() - this.staleMs, '+inf')).filter((id) => WORKER_ID_PATTERN.test(id));
+    const ids = (await this.redis.zrangebyscore(this.keys.workers(), Date.now() - this.staleMs, '+inf')).filter((id) =>
+      WORKER_ID_PATTERN.test(id),
+    );
     if (!ids.length) return 0;
     const records = await this.redis.mget(ids.map((id) => this.keys.worker(id)));
     let slots = 0;
     for (const text of records) {
       try {
-        slots += text ? validateHeartbeat(text).concurrency ?? 1 : 1;
+        slots += text ? (validateHeartbeat(text).concurrency ?? 1) : 1;
       } catch {
         slots += 1; // a worker is there; its record is unreadable
       }

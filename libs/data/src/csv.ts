@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import { readInputText } from '@redgrad/errors';
 import type { Dataset, Task } from './dataset.js';
-import { DataError, } from './dataset.js';
+import { DataError } from './dataset.js';
 
 export type LabelSpec = string | number | (string | number)[];
 
@@ -37,7 +37,10 @@ export function parseCsv(text: string, opts: CsvOptions & { source: string }): D
   const seen = new Map<string, number>();
   header.forEach((h, j) => {
     if (h === '') throw new DataError(`${source} line ${records[0].line}: column ${j} has an empty name`);
-    if (seen.has(h)) throw new DataError(`${source} line ${records[0].line}: duplicate column name "${h}" (columns ${seen.get(h)} and ${j})`);
+    if (seen.has(h))
+      throw new DataError(
+        `${source} line ${records[0].line}: duplicate column name "${h}" (columns ${seen.get(h)} and ${j})`,
+      );
     seen.set(h, j);
   });
 
@@ -90,7 +93,9 @@ export function parseCsv(text: string, opts: CsvOptions & { source: string }): D
   rows.forEach((r, i) => {
     const k = classIndex.get(labels[i]);
     if (k === undefined) {
-      throw new DataError(`${source} line ${r.line}: unknown class "${labels[i]}" in column "${header[lc]}" (classes: ${classes.join(', ')})`);
+      throw new DataError(
+        `${source} line ${r.line}: unknown class "${labels[i]}" in column "${header[lc]}" (classes: ${classes.join(', ')})`,
+      );
     }
     y[i * outputs + k] = 1;
   });
@@ -100,7 +105,8 @@ export function parseCsv(text: string, opts: CsvOptions & { source: string }): D
 /** Unique labels in a deterministic order: numeric when all are numbers, else by UTF-16 code units. */
 function sortedClasses(labels: string[]): string[] {
   const unique = [...new Set(labels)];
-  if (unique.every((s) => DECIMAL.test(s))) return unique.sort((a, b) => Number(a) - Number(b) || (a < b ? -1 : a > b ? 1 : 0));
+  if (unique.every((s) => DECIMAL.test(s)))
+    return unique.sort((a, b) => Number(a) - Number(b) || (a < b ? -1 : a > b ? 1 : 0));
   return unique.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
@@ -108,10 +114,13 @@ function resolveLabels(label: LabelSpec | undefined, header: string[], source: s
   const specs = label === undefined ? [header.length - 1] : Array.isArray(label) ? label : [label];
   if (specs.length === 0) throw new DataError(`${source}: label names no column`);
   const cols = specs.map((s) => {
-    const j = typeof s === 'number' ? (Number.isInteger(s) && s >= 0 && s < header.length ? s : -1) : header.indexOf(s.trim());
+    const j =
+      typeof s === 'number' ? (Number.isInteger(s) && s >= 0 && s < header.length ? s : -1) : header.indexOf(s.trim());
     if (j < 0) {
       const what = typeof s === 'number' ? `index ${s}` : `"${s}"`;
-      throw new DataError(`${source}: unknown label column ${what} (columns: ${header.map((h, i) => `${i}:${h}`).join(', ')})`);
+      throw new DataError(
+        `${source}: unknown label column ${what} (columns: ${header.map((h, i) => `${i}:${h}`).join(', ')})`,
+      );
     }
     return j;
   });
@@ -130,7 +139,8 @@ function parseNumber(cell: string, column: string, line: number, source: string)
     if (Number.isFinite(v)) return v;
     throw new DataError(`${source} line ${line}: column "${column}" value ${s} overflows float32`);
   }
-  if (NON_FINITE.test(s)) throw new DataError(`${source} line ${line}: column "${column}" is ${s}; only finite numbers are allowed`);
+  if (NON_FINITE.test(s))
+    throw new DataError(`${source} line ${line}: column "${column}" is ${s}; only finite numbers are allowed`);
   if (s === '') throw new DataError(`${source} line ${line}: column "${column}" is empty; expected a number`);
   throw new DataError(`${source} line ${line}: column "${column}" is not a number: ${JSON.stringify(cell)}`);
 }
@@ -150,7 +160,8 @@ function splitRecords(text: string, source: string): CsvRecord[] {
     let cell = '';
     let quotedAny = false;
     for (;;) {
-      if (i < len && text[i] === '"') { // a quote opens a field only at its start
+      if (i < len && text[i] === '"') {
+        // a quote opens a field only at its start
         quotedAny = true;
         cell = '';
         i++;
@@ -196,7 +207,10 @@ function splitRecords(text: string, source: string): CsvRecord[] {
 }
 
 /** Feature rows of an unlabelled CSV (for predictions): the columns `featureNames` when given and present, else every column. */
-export function parseFeatureCsv(text: string, opts: { source: string; features: number; featureNames?: string[] }): { x: Float32Array; n: number; header: string[] } {
+export function parseFeatureCsv(
+  text: string,
+  opts: { source: string; features: number; featureNames?: string[] },
+): { x: Float32Array; n: number; header: string[] } {
   const { source, features } = opts;
   const records = splitRecords(text, source);
   if (records.length === 0) throw new DataError(`${source}: empty file`);
@@ -204,13 +218,16 @@ export function parseFeatureCsv(text: string, opts: { source: string; features: 
   const names = opts.featureNames;
   const cols = names?.every((f) => header.includes(f)) ? names.map((f) => header.indexOf(f)) : header.map((_, j) => j);
   if (cols.length !== features) {
-    throw new DataError(`${source}: has ${header.length} columns (${header.join(', ')}); the model takes ${features} features${opts.featureNames ? ` (${opts.featureNames.join(', ')})` : ''}`);
+    throw new DataError(
+      `${source}: has ${header.length} columns (${header.join(', ')}); the model takes ${features} features${opts.featureNames ? ` (${opts.featureNames.join(', ')})` : ''}`,
+    );
   }
   const rows = records.slice(1);
   if (rows.length === 0) throw new DataError(`${source}: no data rows after the header`);
   const x = new Float32Array(rows.length * features); // [n, features]
   rows.forEach((r, i) => {
-    if (r.cells.length !== header.length) throw new DataError(`${source} line ${r.line}: expected ${header.length} cells, got ${r.cells.length}`);
+    if (r.cells.length !== header.length)
+      throw new DataError(`${source} line ${r.line}: expected ${header.length} cells, got ${r.cells.length}`);
     cols.forEach((c, j) => {
       x[i * features + j] = parseNumber(r.cells[c], header[c], r.line, source);
     });

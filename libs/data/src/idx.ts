@@ -3,7 +3,7 @@ import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { readInputBytes } from '@redgrad/errors';
 import type { Dataset } from './dataset.js';
-import { DataError, } from './dataset.js';
+import { DataError } from './dataset.js';
 
 /** Type code 0x08 (unsigned byte) with 3 dims (images) or 1 dim (labels): the MNIST layout. */
 export const IDX_IMAGES_MAGIC = 0x00000803;
@@ -11,7 +11,16 @@ export const IDX_LABELS_MAGIC = 0x00000801;
 
 /** Class names of Fashion-MNIST label values 0..9 (Xiao, Rasul & Vollgraf, 2017). */
 export const FASHION_MNIST_CLASSES = [
-  'T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot',
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
 ];
 
 /** One decoded IDX file: its dims (big-endian in the file) and the ubyte payload. */
@@ -43,7 +52,8 @@ export function parseIdx(buffer: Uint8Array, source: string, expected: number): 
       throw new DataError(`${source}: gzip data is corrupt (${(err as Error).message})`);
     }
   }
-  if (bytes.length < 4) throw new DataError(`${source} byte 0: truncated header: expected 4 bytes of magic, got ${bytes.length}`);
+  if (bytes.length < 4)
+    throw new DataError(`${source} byte 0: truncated header: expected 4 bytes of magic, got ${bytes.length}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const magic = view.getUint32(0, false);
   if (magic !== expected) {
@@ -52,7 +62,9 @@ export function parseIdx(buffer: Uint8Array, source: string, expected: number): 
   const ndims = magic & 0xff;
   const headerBytes = 4 + 4 * ndims;
   if (bytes.length < headerBytes) {
-    throw new DataError(`${source} byte 4: truncated header: expected ${4 * ndims} bytes of dims, got ${bytes.length - 4}`);
+    throw new DataError(
+      `${source} byte 4: truncated header: expected ${4 * ndims} bytes of dims, got ${bytes.length - 4}`,
+    );
   }
   const dims: number[] = [];
   let size = 1;
@@ -63,7 +75,9 @@ export function parseIdx(buffer: Uint8Array, source: string, expected: number): 
   const got = bytes.length - headerBytes;
   if (got !== size) {
     const what = got < size ? 'truncated data' : 'trailing bytes after the data';
-    throw new DataError(`${source} byte ${headerBytes}: ${what}: dims ${dims.join('x')} need ${size} bytes, got ${got}`);
+    throw new DataError(
+      `${source} byte ${headerBytes}: ${what}: dims ${dims.join('x')} need ${size} bytes, got ${got}`,
+    );
   }
   return { source, dims, data: bytes.subarray(headerBytes) };
 }
@@ -83,7 +97,9 @@ export function idxDataset(images: IdxArray, labels: IdxArray, opts: IdxOptions 
   for (let i = 0; i < n; i++) {
     const label = labels.data[i];
     if (label >= outputs) {
-      throw new DataError(`${labels.source} byte ${8 + i}: label ${label} out of range (${outputs} classes: 0..${outputs - 1})`);
+      throw new DataError(
+        `${labels.source} byte ${8 + i}: label ${label} out of range (${outputs} classes: 0..${outputs - 1})`,
+      );
     }
     y[i * outputs + label] = 1;
   }

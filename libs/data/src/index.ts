@@ -14,7 +14,15 @@ export {
   type IdxOptions,
 } from './idx.js';
 export { builtin, builtinNames } from './builtin.js';
-export { SCALING_METHODS, applyScaling, fitScaling, scaleFeatures, validateScaling, type Scaling, type ScalingMethod } from './scaling.js';
+export {
+  SCALING_METHODS,
+  applyScaling,
+  fitScaling,
+  scaleFeatures,
+  validateScaling,
+  type Scaling,
+  type ScalingMethod,
+} from './scaling.js';
 export { splitTrainTest } from './split.js';
 export { loadData, validateDataSource, type DataSource } from './source.js';
 export { datasetHash } from './hash.js';

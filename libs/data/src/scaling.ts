@@ -1,6 +1,6 @@
 import { describeValue } from '@redgrad/errors';
 import type { Dataset } from './dataset.js';
-import { DataError, } from './dataset.js';
+import { DataError } from './dataset.js';
 
 export type ScalingMethod = 'none' | 'standard' | 'minmax';
 export const SCALING_METHODS: readonly ScalingMethod[] = ['none', 'standard', 'minmax'];
@@ -55,7 +55,9 @@ export function fitScaling(ds: Dataset, method: ScalingMethod): Scaling {
  */
 export function scaleFeatures(x: Float32Array, n: number, f: number, scaling: Scaling, name: string): Float32Array {
   if (scaling.offset.length !== f || scaling.scale.length !== f) {
-    throw new DataError(`${name}: scaling has ${scaling.offset.length} offsets and ${scaling.scale.length} scales for ${f} features`);
+    throw new DataError(
+      `${name}: scaling has ${scaling.offset.length} offsets and ${scaling.scale.length} scales for ${f} features`,
+    );
   }
   if (scaling.method === 'none') return x;
   const out = new Float32Array(n * f); // [n, features]
@@ -77,7 +79,8 @@ export function validateScaling(v: unknown, features: number, where: string): Sc
   }
   const rec = v as Record<string, unknown>;
   for (const key of Object.keys(rec)) {
-    if (key !== 'method' && key !== 'offset' && key !== 'scale') throw new DataError(`${where}: unknown key "${key}" (allowed: method, offset, scale)`);
+    if (key !== 'method' && key !== 'offset' && key !== 'scale')
+      throw new DataError(`${where}: unknown key "${key}" (allowed: method, offset, scale)`);
   }
   const method = rec.method;
   if (typeof method !== 'string' || !SCALING_METHODS.includes(method as ScalingMethod)) {
@@ -85,10 +88,12 @@ export function validateScaling(v: unknown, features: number, where: string): Sc
   }
   const numbers = (field: 'offset' | 'scale'): number[] => {
     const a = rec[field];
-    if (!Array.isArray(a)) throw new DataError(`${where}.${field}: expected an array of ${features} numbers, got ${describeValue(a)}`);
+    if (!Array.isArray(a))
+      throw new DataError(`${where}.${field}: expected an array of ${features} numbers, got ${describeValue(a)}`);
     if (a.length !== features) throw new DataError(`${where}.${field}: expected ${features} numbers, got ${a.length}`);
     a.forEach((e, j) => {
-      if (typeof e !== 'number' || !Number.isFinite(e)) throw new DataError(`${where}.${field}[${j}]: expected a finite number, got ${describeValue(e)}`);
+      if (typeof e !== 'number' || !Number.isFinite(e))
+        throw new DataError(`${where}.${field}[${j}]: expected a finite number, got ${describeValue(e)}`);
       if (field === 'scale' && e === 0) throw new DataError(`${where}.scale[${j}]: must not be 0`);
     });
     return [...(a as number[])];

@@ -1,9 +1,9 @@
 import { isAbsolute, resolve } from 'node:path';
 import { builtin, builtinNames } from './builtin.js';
 import type { LabelSpec } from './csv.js';
-import { readCsv, } from './csv.js';
+import { readCsv } from './csv.js';
 import type { Dataset, Task } from './dataset.js';
-import { DataError, } from './dataset.js';
+import { DataError } from './dataset.js';
 import { describeValue } from '@redgrad/errors';
 import { FASHION_MNIST_CLASSES, fashionMnistPaths, readIdx } from './idx.js';
 
@@ -29,13 +29,15 @@ export function validateDataSource(obj: unknown, field = 'data'): DataSource {
   const rec = obj as Record<string, unknown>;
   const onlyKeys = (allowed: readonly string[]) => {
     for (const key of Object.keys(rec)) {
-      if (!allowed.includes(key)) throw new DataError(`${field}: unknown key "${key}" (allowed: ${allowed.join(', ')})`);
+      if (!allowed.includes(key))
+        throw new DataError(`${field}: unknown key "${key}" (allowed: ${allowed.join(', ')})`);
     }
   };
   const str = (key: string, required: boolean): string | undefined => {
     const v = rec[key];
     if (v === undefined && !required) return undefined;
-    if (typeof v !== 'string' || v === '') throw new DataError(`${field}.${key}: expected a non-empty string, got ${describeValue(v)}`);
+    if (typeof v !== 'string' || v === '')
+      throw new DataError(`${field}.${key}: expected a non-empty string, got ${describeValue(v)}`);
     return v;
   };
 
@@ -49,7 +51,9 @@ export function validateDataSource(obj: unknown, field = 'data'): DataSource {
   }
   const format = rec.format;
   if (typeof format !== 'string' || !FORMATS.includes(format as keyof typeof ALLOWED)) {
-    throw new DataError(`${field}.format: expected one of ${FORMATS.join(', ')} (or a "builtin" key), got ${describeValue(format)}`);
+    throw new DataError(
+      `${field}.format: expected one of ${FORMATS.join(', ')} (or a "builtin" key), got ${describeValue(format)}`,
+    );
   }
   onlyKeys(ALLOWED[format as keyof typeof ALLOWED]);
 
@@ -60,7 +64,9 @@ export function validateDataSource(obj: unknown, field = 'data'): DataSource {
     const testImages = str('testImages', false);
     const testLabels = str('testLabels', false);
     if ((testImages === undefined) !== (testLabels === undefined)) {
-      throw new DataError(`${field}: testImages and testLabels go together; got only ${testImages ? 'testImages' : 'testLabels'}`);
+      throw new DataError(
+        `${field}: testImages and testLabels go together; got only ${testImages ? 'testImages' : 'testLabels'}`,
+      );
     }
     return { format: 'idx', images, labels, ...(testImages !== undefined && { testImages, testLabels }) };
   }
@@ -116,7 +122,9 @@ export async function loadData(source: DataSource, baseDir: string): Promise<{ t
       const trainCols = (train.featureNames ?? []).join(', ');
       const testCols = (test.featureNames ?? []).join(', ');
       if (trainCols !== testCols) {
-        throw new DataError(`${at(src.test)}: feature columns (${testCols}) differ from ${at(src.path)} (${trainCols})`);
+        throw new DataError(
+          `${at(src.test)}: feature columns (${testCols}) differ from ${at(src.path)} (${trainCols})`,
+        );
       }
       return { train, test };
     }
@@ -125,7 +133,9 @@ export async function loadData(source: DataSource, baseDir: string): Promise<{ t
       if (src.testImages === undefined || src.testLabels === undefined) return { train };
       const test = await readIdx(at(src.testImages), at(src.testLabels));
       if (test.features !== train.features) {
-        throw new DataError(`${at(src.testImages)}: ${test.features} pixels per image, but the training images have ${train.features}`);
+        throw new DataError(
+          `${at(src.testImages)}: ${test.features} pixels per image, but the training images have ${train.features}`,
+        );
       }
       return { train, test };
     }

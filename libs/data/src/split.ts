@@ -11,17 +11,22 @@ const SPLIT_STREAM = 0x5e1;
  * balanced. Both halves keep the original sample order. fraction 0 gives an empty test set.
  */
 export function splitTrainTest(ds: Dataset, fraction: number, seed: number): { train: Dataset; test: Dataset } {
-  if (!(fraction >= 0 && fraction < 1)) throw new DataError(`${ds.name}: test fraction must be in [0, 1), got ${fraction}`);
+  if (!(fraction >= 0 && fraction < 1))
+    throw new DataError(`${ds.name}: test fraction must be in [0, 1), got ${fraction}`);
   const rng = new Rng(deriveSeed(seed, SPLIT_STREAM));
   const groups = ds.task === 'classification' ? classGroups(ds) : [Uint32Array.from({ length: ds.n }, (_, i) => i)];
-  const takes = apportion(groups.map((g) => g.length), Math.round(ds.n * fraction));
+  const takes = apportion(
+    groups.map((g) => g.length),
+    Math.round(ds.n * fraction),
+  );
   const inTest = new Uint8Array(ds.n);
   groups.forEach((g, k) => {
     rng.shuffle(g);
     for (let r = 0; r < takes[k]; r++) inTest[g[r]] = 1;
   });
   const testCount = takes.reduce((a, b) => a + b, 0);
-  if (testCount === ds.n && ds.n > 0) throw new DataError(`${ds.name}: test fraction ${fraction} leaves no training samples`);
+  if (testCount === ds.n && ds.n > 0)
+    throw new DataError(`${ds.name}: test fraction ${fraction} leaves no training samples`);
   const train = new Uint32Array(ds.n - testCount);
   const test = new Uint32Array(testCount);
   let a = 0;

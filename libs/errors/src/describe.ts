@@ -6,10 +6,12 @@
 export function describeValue(v: unknown): string {
   if (v === undefined) return 'nothing';
   if (v === null) return 'null';
-  if (typeof v === 'string') return v.length > 40 ? `${JSON.stringify(v.slice(0, 40)).slice(0, -1)}…"` : JSON.stringify(v);
+  if (typeof v === 'string')
+    return v.length > 40 ? `${JSON.stringify(v.slice(0, 40)).slice(0, -1)}…"` : JSON.stringify(v);
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (typeof v === 'bigint') return `${v}n`;
-  if (ArrayBuffer.isView(v)) return `${typedArrayTag(v) ?? 'binary'}(${(v as { length?: number }).length ?? v.byteLength})`;
+  if (ArrayBuffer.isView(v))
+    return `${typedArrayTag(v) ?? 'binary'}(${(v as { length?: number }).length ?? v.byteLength})`;
   if (Array.isArray(v)) return `an array of ${v.length}`;
   return typeof v === 'object' ? 'an object' : typeof v;
 }

@@ -11,7 +11,9 @@ export class InputFileError extends RedgradError {
 }
 
 function unreadable(path: string, e: unknown): InputFileError {
-  return new InputFileError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { cause: e });
+  return new InputFileError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, {
+    cause: e,
+  });
 }
 
 /** The text of a file the user named; an InputFileError naming it and the reason (ENOENT, …) when unreadable. */

@@ -20,12 +20,15 @@ const manifestUrl = new URL('../src/kernels/wasm/gemm.build.json', import.meta.u
 
 /** Compiler flags; any change here changes the recorded manifest, so a stale build is caught. */
 export const ascFlags = [
-  '--enable', 'simd',
+  '--enable',
+  'simd',
   '-O3',
   '--noAssert',
-  '--runtime', 'stub',
+  '--runtime',
+  'stub',
   '--importMemory', // the TypeScript wrapper owns the memory and sizes it once
-  '--use', 'abort=', // nothing can abort: no bounds checks, no allocation
+  '--use',
+  'abort=', // nothing can abort: no bounds checks, no allocation
 ];
 
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
@@ -80,7 +83,9 @@ async function main() {
   }
   const committedManifest = readFileSync(manifestUrl, 'utf8');
   if (committedManifest !== manifestText(manifest)) {
-    problems.push(`gemm.build.json differs from a fresh build:\n${committedManifest}\nexpected:\n${manifestText(manifest)}`);
+    problems.push(
+      `gemm.build.json differs from a fresh build:\n${committedManifest}\nexpected:\n${manifestText(manifest)}`,
+    );
   }
   if (problems.length > 0) {
     console.error(`stale wasm kernels; run: node libs/nn/scripts/build-wasm.mjs\n${problems.join('\n')}`);

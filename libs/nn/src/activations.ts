@@ -9,7 +9,14 @@ export const ACTIVATIONS = ['identity', 'sigmoid', 'tanh', 'relu', 'softmax'] as
 export type Activation = (typeof ACTIVATIONS)[number];
 
 /** z = f(u) for `rows` rows of `width`. */
-export function activate(act: Activation, u: Float32Array, z: Float32Array, rows: number, width: number, kernels: Kernels = jsKernels): void {
+export function activate(
+  act: Activation,
+  u: Float32Array,
+  z: Float32Array,
+  rows: number,
+  width: number,
+  kernels: Kernels = jsKernels,
+): void {
   const len = rows * width;
   switch (act) {
     case 'identity':
@@ -37,7 +44,15 @@ export function activate(act: Activation, u: Float32Array, z: Float32Array, rows
 }
 
 /** d ← f'(u) ⊙ d (softmax: d ← J_softmaxᵀ d, row by row). Uses the cached outputs z where cheaper. */
-export function activateBackward(act: Activation, u: Float32Array, z: Float32Array, d: Float32Array, rows: number, width: number, kernels: Kernels = jsKernels): void {
+export function activateBackward(
+  act: Activation,
+  u: Float32Array,
+  z: Float32Array,
+  d: Float32Array,
+  rows: number,
+  width: number,
+  kernels: Kernels = jsKernels,
+): void {
   const len = rows * width;
   switch (act) {
     case 'identity':

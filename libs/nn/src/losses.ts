@@ -29,9 +29,15 @@ const EPS = 1e-7;
  * (accumulated in float64).
  */
 export function lossAndDelta(
-  loss: Loss, act: Activation,
-  u: Float32Array, y: Float32Array, t: Float32Array, d: Float32Array,
-  rows: number, width: number, kernels: Kernels = jsKernels,
+  loss: Loss,
+  act: Activation,
+  u: Float32Array,
+  y: Float32Array,
+  t: Float32Array,
+  d: Float32Array,
+  rows: number,
+  width: number,
+  kernels: Kernels = jsKernels,
 ): number {
   const len = rows * width;
   let total = 0;
@@ -52,7 +58,8 @@ export function lossAndDelta(
   }
   if (loss === 'binary-cross-entropy' && act === 'sigmoid') {
     for (let i = 0; i < len; i++) {
-      const ui = u[i], ti = t[i];
+      const ui = u[i],
+        ti = t[i];
       // −[t log σ(u) + (1−t) log(1−σ(u))] = max(u,0) − u·t + log(1 + e^{−|u|})
       total += Math.max(ui, 0) - ui * ti + Math.log1p(Math.exp(-Math.abs(ui)));
       d[i] = y[i] - ti;
@@ -69,14 +76,16 @@ export function lossAndDelta(
       break;
     case 'binary-cross-entropy':
       for (let i = 0; i < len; i++) {
-        const yi = Math.min(Math.max(y[i], EPS), 1 - EPS), ti = t[i];
+        const yi = Math.min(Math.max(y[i], EPS), 1 - EPS),
+          ti = t[i];
         total -= ti * Math.log(yi) + (1 - ti) * Math.log(1 - yi);
         d[i] = (yi - ti) / (yi * (1 - yi));
       }
       break;
     case 'cross-entropy':
       for (let i = 0; i < len; i++) {
-        const yi = Math.max(y[i], EPS), ti = t[i];
+        const yi = Math.max(y[i], EPS),
+          ti = t[i];
         if (ti !== 0) total -= ti * Math.log(yi);
         d[i] = -ti / yi;
       }
@@ -90,10 +99,18 @@ export function lossAndDelta(
  * Loss of one prediction row (no delta): y[yOff…yOff+width) against t[tOff…tOff+width). Used by
  * evaluation and the brief's worked example.
  */
-export function sampleLoss(loss: Loss, y: ArrayLike<number>, t: ArrayLike<number>, yOff = 0, tOff = 0, width = y.length - yOff): number {
+export function sampleLoss(
+  loss: Loss,
+  y: ArrayLike<number>,
+  t: ArrayLike<number>,
+  yOff = 0,
+  tOff = 0,
+  width = y.length - yOff,
+): number {
   let total = 0;
   for (let j = 0; j < width; j++) {
-    const yi = y[yOff + j], ti = t[tOff + j];
+    const yi = y[yOff + j],
+      ti = t[tOff + j];
     if (loss === 'squared-error') total += 0.5 * (yi - ti) ** 2;
     else if (loss === 'binary-cross-entropy') {
       const c = Math.min(Math.max(yi, EPS), 1 - EPS);

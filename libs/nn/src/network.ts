@@ -25,7 +25,9 @@ export function layout(arch: Architecture): { layers: LayerLayout[]; paramCount:
   let offset = 0;
   const layers = arch.layers.map((l, i) => {
     if (i > 0 && l.inputs !== arch.layers[i - 1].outputs) {
-      throw new Error(`layer ${i}: inputs ${l.inputs} do not match the previous layer's outputs ${arch.layers[i - 1].outputs}`);
+      throw new Error(
+        `layer ${i}: inputs ${l.inputs} do not match the previous layer's outputs ${arch.layers[i - 1].outputs}`,
+      );
     }
     const wOffset = offset;
     const bOffset = wOffset + l.inputs * l.outputs;
@@ -80,7 +82,8 @@ export class Network {
   private readonly buffers: LayerBuffers[];
 
   constructor(arch: Architecture, kernels: Kernels, maxRows: number) {
-    if (!Number.isInteger(maxRows) || maxRows < 1) throw new Error(`maxRows must be a positive integer, got ${maxRows}`);
+    if (!Number.isInteger(maxRows) || maxRows < 1)
+      throw new Error(`maxRows must be a positive integer, got ${maxRows}`);
     if (arch.layers.length === 0) throw new Error('a network needs at least one layer');
     this.arch = arch;
     this.kernels = kernels;
@@ -110,7 +113,8 @@ export class Network {
    */
   useParams(params: Float32Array): void {
     if (params === this.params) return;
-    if (params.length !== this.paramCount) throw new Error(`useParams: ${params.length} values, the network has ${this.paramCount} parameters`);
+    if (params.length !== this.paramCount)
+      throw new Error(`useParams: ${params.length} values, the network has ${this.paramCount} parameters`);
     this.params = params;
     this.layout.forEach((l, i) => {
       this.buffers[i].W = params.subarray(l.wOffset, l.bOffset);
@@ -137,7 +141,17 @@ export class Network {
     const L = this.layout.length;
     const last = this.buffers[L - 1];
     const outW = this.layout[L - 1].outputs;
-    const lossSum = lossAndDelta(this.arch.loss, this.layout[L - 1].activation, last.u, last.z, this.t, last.d, n, outW, this.kernels);
+    const lossSum = lossAndDelta(
+      this.arch.loss,
+      this.layout[L - 1].activation,
+      last.u,
+      last.z,
+      this.t,
+      last.d,
+      n,
+      outW,
+      this.kernels,
+    );
     let correct = 0;
     if (classification) for (let r = 0; r < n; r++) if (isCorrect(last.z, this.t, r * outW, outW)) correct++;
 
@@ -174,14 +188,18 @@ export class Network {
   private gather(data: Samples, indices: ArrayLike<number>): void {
     const n = indices.length;
     if (n > this.maxRows) throw new Error(`shard of ${n} samples exceeds maxRows ${this.maxRows}`);
-    const fi = data.features, fo = data.outputs;
+    const fi = data.features,
+      fo = data.outputs;
     if (fi !== this.inputs || fo !== this.outputs) {
-      throw new Error(`data has ${fi} features and ${fo} outputs; the model expects ${this.inputs} and ${this.outputs}`);
+      throw new Error(
+        `data has ${fi} features and ${fo} outputs; the model expects ${this.inputs} and ${this.outputs}`,
+      );
     }
     const rowsInData = Math.floor(data.x.length / fi);
     for (let r = 0; r < n; r++) {
       const s = indices[r];
-      if (!(s >= 0 && s < rowsInData)) throw new RangeError(`sample index ${s} is outside the data set's ${rowsInData} rows`);
+      if (!(s >= 0 && s < rowsInData))
+        throw new RangeError(`sample index ${s} is outside the data set's ${rowsInData} rows`);
       // a memcpy per row: 8 µs for 128 rows of 784 against 80 µs for an element loop (measured;
       // the two short-lived views per row cost less than the loop, and Buffer.copy was no faster)
       this.x.set(data.x.subarray(s * fi, s * fi + fi), r * fi);

@@ -33,7 +33,13 @@ export abstract class Optimizer {
   readonly buffers: Float32Array[];
   private readonly decayRanges: Array<[number, number]>;
 
-  constructor(readonly spec: OptimizerSpec, readonly size: number, layers: LayerLayout[], stateCount: number, protected readonly kernels: Kernels) {
+  constructor(
+    readonly spec: OptimizerSpec,
+    readonly size: number,
+    layers: LayerLayout[],
+    stateCount: number,
+    protected readonly kernels: Kernels,
+  ) {
     this.buffers = Array.from({ length: stateCount }, () => kernels.alloc(size));
     this.decayRanges = layers.map((l) => [l.wOffset, l.bOffset]);
   }
@@ -53,9 +59,11 @@ export abstract class Optimizer {
   }
 
   restore(state: OptimizerState): void {
-    if (state.buffers.length !== this.buffers.length) throw new Error(`optimizer state has ${state.buffers.length} buffers, expected ${this.buffers.length}`);
+    if (state.buffers.length !== this.buffers.length)
+      throw new Error(`optimizer state has ${state.buffers.length} buffers, expected ${this.buffers.length}`);
     state.buffers.forEach((b, i) => {
-      if (b.length !== this.size) throw new Error(`optimizer state buffer ${i} has ${b.length} values, expected ${this.size}`);
+      if (b.length !== this.size)
+        throw new Error(`optimizer state buffer ${i} has ${b.length} values, expected ${this.size}`);
       this.buffers[i].set(b);
     });
     this.t = state.t;
@@ -95,7 +103,9 @@ class Momentum extends Optimizer {
 class Adam extends Optimizer {
   protected update(w: Float32Array, g: Float32Array, lr: number): void {
     const [m, v] = this.buffers;
-    const b1 = this.spec.beta1 ?? 0.9, b2 = this.spec.beta2 ?? 0.999, eps = this.spec.eps ?? 1e-8;
+    const b1 = this.spec.beta1 ?? 0.9,
+      b2 = this.spec.beta2 ?? 0.999,
+      eps = this.spec.eps ?? 1e-8;
     const c2 = Math.sqrt(1 - Math.pow(b2, this.t));
     const alpha = (lr * c2) / (1 - Math.pow(b1, this.t));
     const epsHat = eps * c2;
@@ -104,7 +114,12 @@ class Adam extends Optimizer {
 }
 
 /** State buffers come from `kernels.alloc`, so a WebAssembly kernel updates them in its own memory. */
-export function createOptimizer(spec: OptimizerSpec, size: number, layers: LayerLayout[], kernels: Kernels = jsKernels): Optimizer {
+export function createOptimizer(
+  spec: OptimizerSpec,
+  size: number,
+  layers: LayerLayout[],
+  kernels: Kernels = jsKernels,
+): Optimizer {
   switch (spec.type) {
     case 'sgd':
       return new Sgd(spec, size, layers, 0, kernels);

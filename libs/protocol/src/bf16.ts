@@ -9,7 +9,8 @@ export function toBf16(src: Float32Array, out: Uint16Array): Uint16Array {
   const bits = new Uint32Array(src.buffer, src.byteOffset, src.length);
   for (let i = 0; i < src.length; i++) {
     const b = bits[i];
-    if ((b & 0x7f800000) === 0x7f800000 && (b & 0x7fffff) !== 0) out[i] = (b >>> 16) | 0x40; // quiet NaN
+    if ((b & 0x7f800000) === 0x7f800000 && (b & 0x7fffff) !== 0)
+      out[i] = (b >>> 16) | 0x40; // quiet NaN
     else out[i] = (b + 0x7fff + ((b >>> 16) & 1)) >>> 16;
   }
   return out;

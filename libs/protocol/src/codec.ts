@@ -14,7 +14,13 @@ import { describeValue, expectRecord, typedArrayTag } from './validate.js';
 const packr = new Packr({ moreTypes: true, useRecords: false });
 const unpackr = new Unpackr({ moreTypes: true, useRecords: false });
 
-export type TypedArrayOf<D extends Dtype> = D extends 'f32' ? Float32Array : D extends 'u8' ? Uint8Array : D extends 'bf16' ? Uint16Array : Uint32Array;
+export type TypedArrayOf<D extends Dtype> = D extends 'f32'
+  ? Float32Array
+  : D extends 'u8'
+    ? Uint8Array
+    : D extends 'bf16'
+      ? Uint16Array
+      : Uint32Array;
 
 /** How a typed array sits inside a payload. */
 export interface WireTensor<D extends Dtype = Dtype> {
@@ -23,7 +29,12 @@ export interface WireTensor<D extends Dtype = Dtype> {
   data: TypedArrayOf<D>;
 }
 
-const TAG_OF: Record<Dtype, string> = { f32: 'Float32Array', u8: 'Uint8Array', u32: 'Uint32Array', bf16: 'Uint16Array' };
+const TAG_OF: Record<Dtype, string> = {
+  f32: 'Float32Array',
+  u8: 'Uint8Array',
+  u32: 'Uint32Array',
+  bf16: 'Uint16Array',
+};
 
 export function packPayload(obj: Fields): Buffer {
   return packr.pack(obj);
@@ -48,17 +59,26 @@ export function unpackPayload(buf: Uint8Array, what: string): Fields {
 /** Check `v` then `kind`; the first thing a reader learns is whether it can read this at all. */
 export function checkHeader(obj: Fields, what: string, kind: PayloadKind | readonly PayloadKind[]): void {
   if (obj.v !== PROTOCOL_VERSION) {
-    throw new ProtocolError('bad-version', `${what}: format version ${describeValue(obj.v)} expected ${PROTOCOL_VERSION}`);
+    throw new ProtocolError(
+      'bad-version',
+      `${what}: format version ${describeValue(obj.v)} expected ${PROTOCOL_VERSION}`,
+    );
   }
   const kinds: readonly PayloadKind[] = typeof kind === 'string' ? [kind] : kind;
   if (typeof obj.kind !== 'string' || !(kinds as readonly string[]).includes(obj.kind)) {
-    throw new ProtocolError('bad-kind', `${what}: kind ${describeValue(obj.kind)} expected ${kinds.map((k) => `"${k}"`).join(' or ')}`);
+    throw new ProtocolError(
+      'bad-kind',
+      `${what}: kind ${describeValue(obj.kind)} expected ${kinds.map((k) => `"${k}"`).join(' or ')}`,
+    );
   }
 }
 
 export function wireTensor<D extends Dtype>(dtype: D, data: TypedArrayOf<D>): WireTensor<D> {
   if (typedArrayTag(data) !== TAG_OF[dtype]) {
-    throw new ProtocolError('bad-shape', `encode: ${dtype} tensor needs a ${TAG_OF[dtype]}, got ${describeValue(data)}`);
+    throw new ProtocolError(
+      'bad-shape',
+      `encode: ${dtype} tensor needs a ${TAG_OF[dtype]}, got ${describeValue(data)}`,
+    );
   }
   // A Buffer is a Uint8Array subclass that msgpackr would write as plain bin; wrap it as a Uint8Array view.
   const plain = Buffer.isBuffer(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data;
@@ -120,6 +140,13 @@ function copyTyped<D extends Dtype>(dtype: D, arr: TypedArrayOf<D>): TypedArrayO
   // Byte-wise copy: works from any offset, and the new array owns aligned memory.
   const bytes = new Uint8Array(arr.byteLength);
   bytes.set(new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength));
-  const out = dtype === 'f32' ? new Float32Array(bytes.buffer) : dtype === 'u8' ? bytes : dtype === 'bf16' ? new Uint16Array(bytes.buffer) : new Uint32Array(bytes.buffer);
+  const out =
+    dtype === 'f32'
+      ? new Float32Array(bytes.buffer)
+      : dtype === 'u8'
+        ? bytes
+        : dtype === 'bf16'
+          ? new Uint16Array(bytes.buffer)
+          : new Uint32Array(bytes.buffer);
   return out as TypedArrayOf<D>;
 }

@@ -7,9 +7,7 @@ import { ProtocolError } from './errors.js';
 import { DATA_HASH_PATTERN } from './keys.js';
 import type { DatasetChunk, DatasetLike, DatasetMeta } from './messages.js';
 import { PROTOCOL_VERSION } from './messages.js';
-import type {
-  Fields,
-} from './validate.js';
+import type { Fields } from './validate.js';
 import {
   expectAllFinite,
   expectEqual,
@@ -73,7 +71,10 @@ function validateDatasetMeta(data: unknown, expectHash?: string): DatasetMeta {
   const features = expectInt(obj, 'features', what, 1);
   const outputs = expectInt(obj, 'outputs', what, 1);
   if (n * features > MAX_DATASET_ELEMENTS || n * outputs > MAX_DATASET_ELEMENTS) {
-    throw new ProtocolError('out-of-range', `${what}: ${n}×${features} / ${n}×${outputs} values exceed ${MAX_DATASET_ELEMENTS}`);
+    throw new ProtocolError(
+      'out-of-range',
+      `${what}: ${n}×${features} / ${n}×${outputs} values exceed ${MAX_DATASET_ELEMENTS}`,
+    );
   }
   let classes: string[] | undefined;
   if (obj.classes !== undefined) {
@@ -86,10 +87,25 @@ function validateDatasetMeta(data: unknown, expectHash?: string): DatasetMeta {
   const chunks = expectInt(obj, 'chunks', what, 1);
   const expectedChunks = Math.ceil(n / chunkRows);
   if (chunks !== expectedChunks) {
-    throw new ProtocolError('bad-shape', `${what}: chunks ${chunks} expected ${expectedChunks} (n ${n} / chunkRows ${chunkRows})`);
+    throw new ProtocolError(
+      'bad-shape',
+      `${what}: chunks ${chunks} expected ${expectedChunks} (n ${n} / chunkRows ${chunkRows})`,
+    );
   }
   const xDtype = expectOneOf(obj, 'xDtype', what, ['f32', 'u8'] as const);
-  const meta: DatasetMeta = { v: PROTOCOL_VERSION, kind: 'dataset', hash, name, task, n, features, outputs, chunkRows, chunks, xDtype };
+  const meta: DatasetMeta = {
+    v: PROTOCOL_VERSION,
+    kind: 'dataset',
+    hash,
+    name,
+    task,
+    n,
+    features,
+    outputs,
+    chunkRows,
+    chunks,
+    xDtype,
+  };
   if (classes) meta.classes = classes;
   return meta;
 }
@@ -104,12 +120,18 @@ export function decodeDatasetMeta(buf: Uint8Array, expectHash?: string): Dataset
 }
 
 function encodeDatasetChunk(chunk: Omit<DatasetChunk, 'v' | 'length'>): Buffer {
-  const tensor = chunk.dtype === 'u8' ? wireTensor('u8', chunk.data as Uint8Array) : wireTensor('f32', chunk.data as Float32Array);
+  const tensor =
+    chunk.dtype === 'u8' ? wireTensor('u8', chunk.data as Uint8Array) : wireTensor('f32', chunk.data as Float32Array);
   return packPayload({ v: PROTOCOL_VERSION, kind: chunk.kind, index: chunk.index, ...tensor });
 }
 
 /** Decode chunk `index` of x or y and check its dtype and length against the meta. */
-export function decodeDatasetChunk(buf: Uint8Array, meta: DatasetMeta, kind: 'x-chunk' | 'y-chunk', index: number): DatasetChunk {
+export function decodeDatasetChunk(
+  buf: Uint8Array,
+  meta: DatasetMeta,
+  kind: 'x-chunk' | 'y-chunk',
+  index: number,
+): DatasetChunk {
   const what = `data set ${kind} ${index}`;
   const obj = unpackPayload(buf, what);
   checkHeader(obj, what, kind);
@@ -117,9 +139,10 @@ export function decodeDatasetChunk(buf: Uint8Array, meta: DatasetMeta, kind: 'x-
   const rows = chunkRowCount(meta, index);
   const cols = kind === 'x-chunk' ? meta.features : meta.outputs;
   const dtype = kind === 'x-chunk' ? meta.xDtype : 'f32';
-  const data = dtype === 'u8'
-    ? readTensorFields(obj, what, 'data', 'u8', rows * cols, buf)
-    : readTensorFields(obj, what, 'data', 'f32', rows * cols, buf);
+  const data =
+    dtype === 'u8'
+      ? readTensorFields(obj, what, 'data', 'u8', rows * cols, buf)
+      : readTensorFields(obj, what, 'data', 'f32', rows * cols, buf);
   if (data instanceof Float32Array) expectAllFinite(data, what, 'data');
   return { v: PROTOCOL_VERSION, kind, index, dtype, length: data.length, data };
 }
@@ -132,13 +155,20 @@ export interface SplitDataset {
 
 function checkDatasetShape(ds: DatasetLike, what: string): void {
   for (const k of ['n', 'features', 'outputs'] as const) {
-    if (!Number.isSafeInteger(ds[k]) || ds[k] < 1) throw new ProtocolError('bad-shape', `${what}: ${k} ${ds[k]} must be an integer ≥ 1`);
+    if (!Number.isSafeInteger(ds[k]) || ds[k] < 1)
+      throw new ProtocolError('bad-shape', `${what}: ${k} ${ds[k]} must be an integer ≥ 1`);
   }
   if (!(ds.x instanceof Float32Array) || ds.x.length < ds.n * ds.features) {
-    throw new ProtocolError('bad-shape', `${what}: x has ${ds.x?.length} values expected ${ds.n * ds.features} (n × features)`);
+    throw new ProtocolError(
+      'bad-shape',
+      `${what}: x has ${ds.x?.length} values expected ${ds.n * ds.features} (n × features)`,
+    );
   }
   if (!(ds.y instanceof Float32Array) || ds.y.length < ds.n * ds.outputs) {
-    throw new ProtocolError('bad-shape', `${what}: y has ${ds.y?.length} values expected ${ds.n * ds.outputs} (n × outputs)`);
+    throw new ProtocolError(
+      'bad-shape',
+      `${what}: y has ${ds.y?.length} values expected ${ds.n * ds.outputs} (n × outputs)`,
+    );
   }
 }
 
@@ -155,7 +185,8 @@ export function splitDataset(ds: DatasetLike, hash: string, chunkRows?: number):
   expectAllFinite(y, what, 'y');
   const xDtype = isU8Compactable(x) ? 'u8' : 'f32';
   const rows = chunkRows ?? Math.min(ds.n, defaultChunkRows(ds.features, xDtype));
-  if (!Number.isSafeInteger(rows) || rows < 1) throw new ProtocolError('out-of-range', `${what}: chunkRows ${rows} must be an integer ≥ 1`);
+  if (!Number.isSafeInteger(rows) || rows < 1)
+    throw new ProtocolError('out-of-range', `${what}: chunkRows ${rows} must be an integer ≥ 1`);
   const meta: DatasetMeta = {
     v: PROTOCOL_VERSION,
     kind: 'dataset',
@@ -183,17 +214,31 @@ export function splitDataset(ds: DatasetLike, hash: string, chunkRows?: number):
         ? encodeDatasetChunk({ kind: 'x-chunk', index: c, dtype: 'u8', data: toU8(xs) })
         : encodeDatasetChunk({ kind: 'x-chunk', index: c, dtype: 'f32', data: xs }),
     );
-    yChunks.push(encodeDatasetChunk({ kind: 'y-chunk', index: c, dtype: 'f32', data: y.subarray(r0 * ds.outputs, r1 * ds.outputs) }));
+    yChunks.push(
+      encodeDatasetChunk({
+        kind: 'y-chunk',
+        index: c,
+        dtype: 'f32',
+        data: y.subarray(r0 * ds.outputs, r1 * ds.outputs),
+      }),
+    );
   }
   return { meta, xChunks, yChunks };
 }
 
 /** Rebuild the data set from its meta and every chunk, checking each one. */
-export function joinDataset(meta: DatasetMeta, xBufs: readonly Uint8Array[], yBufs: readonly Uint8Array[]): DatasetLike {
+export function joinDataset(
+  meta: DatasetMeta,
+  xBufs: readonly Uint8Array[],
+  yBufs: readonly Uint8Array[],
+): DatasetLike {
   const m = validateDatasetMeta(meta);
   const what = `data set ${m.hash}`;
   if (xBufs.length !== m.chunks || yBufs.length !== m.chunks) {
-    throw new ProtocolError('truncated', `${what}: ${xBufs.length} x and ${yBufs.length} y chunks expected ${m.chunks} of each`);
+    throw new ProtocolError(
+      'truncated',
+      `${what}: ${xBufs.length} x and ${yBufs.length} y chunks expected ${m.chunks} of each`,
+    );
   }
   const x = new Float32Array(m.n * m.features); // [n, features]
   const y = new Float32Array(m.n * m.outputs); // [n, outputs]

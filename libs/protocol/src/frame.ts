@@ -101,7 +101,8 @@ export interface FrameInit {
 }
 
 function u32Field(what: string, name: string, v: number): number {
-  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new ProtocolError('out-of-range', `${what}: ${name} ${describeValue(v)} does not fit in 32 bits`);
+  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff)
+    throw new ProtocolError('out-of-range', `${what}: ${name} ${describeValue(v)} does not fit in 32 bits`);
   return v;
 }
 
@@ -111,7 +112,8 @@ export function writeFrame(f: FrameInit, out?: FrameBuffer): Buffer {
   const dtype: FrameDtype = f.data instanceof Uint16Array ? 'bf16' : 'f32';
   const jobLen = Buffer.byteLength(f.jobId, 'latin1');
   const workerLen = Buffer.byteLength(f.workerId, 'latin1');
-  if (jobLen > 0xffff || workerLen > 0xffff) throw new ProtocolError('bad-field', `${what}: ids of ${jobLen} and ${workerLen} characters do not fit a frame`);
+  if (jobLen > 0xffff || workerLen > 0xffff)
+    throw new ProtocolError('bad-field', `${what}: ids of ${jobLen} and ${workerLen} characters do not fit a frame`);
   const dataOffset = align4(FRAME_HEADER_BYTES + jobLen + workerLen);
   const bytes = dataOffset + f.data.byteLength;
   // every byte is written below, so uninitialised memory is safe; Node's pool hands out 8-aligned offsets
@@ -144,15 +146,21 @@ export function writeFrame(f: FrameInit, out?: FrameBuffer): Buffer {
  * values are the caller's to check (it knows what it expects).
  */
 export function readFrameHeader(buf: Uint8Array, what: string, kind: FrameKind): FrameHeader {
-  if (!(buf instanceof Uint8Array)) throw new ProtocolError('bad-field', `${what}: expected bytes, got ${describeValue(buf)}`);
-  if (buf.length < FRAME_HEADER_BYTES) throw new ProtocolError('truncated', `${what}: ${buf.length} bytes, a frame header alone is ${FRAME_HEADER_BYTES}`);
+  if (!(buf instanceof Uint8Array))
+    throw new ProtocolError('bad-field', `${what}: expected bytes, got ${describeValue(buf)}`);
+  if (buf.length < FRAME_HEADER_BYTES)
+    throw new ProtocolError('truncated', `${what}: ${buf.length} bytes, a frame header alone is ${FRAME_HEADER_BYTES}`);
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const magic = dv.getUint32(0, true);
   if (magic !== FRAME_MAGIC) {
-    throw new ProtocolError('bad-version', `${what}: magic 0x${magic.toString(16)} expected 0x${FRAME_MAGIC.toString(16)} (a format version ${FRAME_VERSION} frame)`);
+    throw new ProtocolError(
+      'bad-version',
+      `${what}: magic 0x${magic.toString(16)} expected 0x${FRAME_MAGIC.toString(16)} (a format version ${FRAME_VERSION} frame)`,
+    );
   }
   const version = buf[4];
-  if (version !== FRAME_VERSION) throw new ProtocolError('bad-version', `${what}: format version ${version} expected ${FRAME_VERSION}`);
+  if (version !== FRAME_VERSION)
+    throw new ProtocolError('bad-version', `${what}: format version ${version} expected ${FRAME_VERSION}`);
   const k = kindOf(buf[5]);
   if (k !== kind) throw new ProtocolError('bad-kind', `${what}: kind ${k ? `"${k}"` : buf[5]} expected "${kind}"`);
   const dtype = dtypeOf(buf[6]);
@@ -163,8 +171,10 @@ export function readFrameHeader(buf: Uint8Array, what: string, kind: FrameKind):
   const workerLen = dv.getUint16(50, true);
   const dataOffset = align4(FRAME_HEADER_BYTES + jobLen + workerLen);
   const expectedBytes = dataOffset + elements * (dtype === 'f32' ? 4 : 2);
-  if (buf.length < expectedBytes) throw new ProtocolError('truncated', `${what}: ${buf.length} bytes, the header declares ${expectedBytes}`);
-  if (buf.length > expectedBytes) throw new ProtocolError('bad-shape', `${what}: ${buf.length} bytes, the header declares ${expectedBytes}`);
+  if (buf.length < expectedBytes)
+    throw new ProtocolError('truncated', `${what}: ${buf.length} bytes, the header declares ${expectedBytes}`);
+  if (buf.length > expectedBytes)
+    throw new ProtocolError('bad-shape', `${what}: ${buf.length} bytes, the header declares ${expectedBytes}`);
   const latin1 = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   return {
     kind: k,
@@ -206,6 +216,8 @@ export function bf16Elements(buf: Uint8Array, h: FrameHeader): Uint16Array {
 
 /** Copies the frame's f32 elements into `into` (same length): one byte copy from any offset. */
 export function copyF32Elements(buf: Uint8Array, h: FrameHeader, into: Float32Array): Float32Array {
-  new Uint8Array(into.buffer, into.byteOffset, into.byteLength).set(buf.subarray(h.dataOffset, h.dataOffset + h.elements * 4));
+  new Uint8Array(into.buffer, into.byteOffset, into.byteLength).set(
+    buf.subarray(h.dataOffset, h.dataOffset + h.elements * 4),
+  );
   return into;
 }

@@ -42,18 +42,32 @@ export function decodeJobRecord(text: string | null, jobId: string): JobRecordEn
   } catch (e) {
     throw new JobRecordError(`${what}: job record is not JSON (${(e as Error).message})`, { cause: e });
   }
-  if (!isRecord(raw) || raw.v !== 1) throw new JobRecordError(`${what}: job record version ${describeValue(isRecord(raw) ? raw.v : raw)} expected 1`);
+  if (!isRecord(raw) || raw.v !== 1)
+    throw new JobRecordError(`${what}: job record version ${describeValue(isRecord(raw) ? raw.v : raw)} expected 1`);
   if (raw.jobId !== jobId) throw new JobRecordError(`${what}: job record names job ${describeValue(raw.jobId)}`);
   validateJobId(jobId);
   const hash = (v: unknown) => typeof v === 'string' && DATA_HASH_PATTERN.test(v);
-  if (!hash(raw.trainHash) || (raw.testHash !== undefined && !hash(raw.testHash))) throw new JobRecordError(`${what}: job record has no valid data hashes`);
-  if (typeof raw.kernel !== 'string' || raw.kernel === '') throw new JobRecordError(`${what}: job record has no kernel`);
-  if (raw.featureNames !== undefined && !(Array.isArray(raw.featureNames) && raw.featureNames.every((f) => typeof f === 'string'))) {
-    throw new JobRecordError(`${what}: job record featureNames must be strings, got ${describeValue(raw.featureNames)}`);
+  if (!hash(raw.trainHash) || (raw.testHash !== undefined && !hash(raw.testHash)))
+    throw new JobRecordError(`${what}: job record has no valid data hashes`);
+  if (typeof raw.kernel !== 'string' || raw.kernel === '')
+    throw new JobRecordError(`${what}: job record has no kernel`);
+  if (
+    raw.featureNames !== undefined &&
+    !(Array.isArray(raw.featureNames) && raw.featureNames.every((f) => typeof f === 'string'))
+  ) {
+    throw new JobRecordError(
+      `${what}: job record featureNames must be strings, got ${describeValue(raw.featureNames)}`,
+    );
   }
   return {
-    v: 1, jobId, spec: raw.spec, kernel: raw.kernel, trainHash: raw.trainHash as string, testHash: raw.testHash as string | undefined,
-    scaling: raw.scaling, featureNames: raw.featureNames as string[] | undefined,
+    v: 1,
+    jobId,
+    spec: raw.spec,
+    kernel: raw.kernel,
+    trainHash: raw.trainHash as string,
+    testHash: raw.testHash as string | undefined,
+    scaling: raw.scaling,
+    featureNames: raw.featureNames as string[] | undefined,
     submittedAt: typeof raw.submittedAt === 'number' && Number.isFinite(raw.submittedAt) ? raw.submittedAt : 0,
   };
 }

@@ -21,7 +21,10 @@ const PREFIX_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 export function validateJobId(jobId: string): string {
   if (typeof jobId !== 'string' || !JOB_ID_PATTERN.test(jobId)) {
-    throw new ProtocolError('bad-name', `job id ${JSON.stringify(jobId)} must match ${JOB_ID_PATTERN} (no ':' for BullMQ)`);
+    throw new ProtocolError(
+      'bad-name',
+      `job id ${JSON.stringify(jobId)} must match ${JOB_ID_PATTERN} (no ':' for BullMQ)`,
+    );
   }
   return jobId;
 }
@@ -68,9 +71,19 @@ export function taskId(jobId: string, step: number, block: { level: number; inde
 }
 
 /** Inverse of taskId. Splits from the right, since job ids may contain '_'. */
-export function parseTaskId(id: string): { jobId: string; step: number; level: number; index: number; attempt: number } {
+export function parseTaskId(id: string): {
+  jobId: string;
+  step: number;
+  level: number;
+  index: number;
+  attempt: number;
+} {
   const m = /^(.+)_(\d+)_(\d+)_(\d+)(?:-r(\d+))?$/.exec(id);
-  if (!m) throw new ProtocolError('bad-name', `task id ${JSON.stringify(id)} is not <jobId>_<step>_<level>_<index>[-r<attempt>]`);
+  if (!m)
+    throw new ProtocolError(
+      'bad-name',
+      `task id ${JSON.stringify(id)} is not <jobId>_<step>_<level>_<index>[-r<attempt>]`,
+    );
   const jobId = validateJobId(m[1]);
   const step = Number(m[2]);
   const level = Number(m[3]);

@@ -17,7 +17,22 @@ export interface WeightsExpect {
 
 /** Encode weights into `out` (reused; the frame is valid until its next encode) or a new Buffer. */
 export function encodeWeights(w: { jobId: string; step: number; params: Float32Array }, out?: FrameBuffer): Buffer {
-  return writeFrame({ kind: 'weights', step: w.step, level: 0, index: 0, count: 0, correct: 0, lossSum: 0, computeMs: 0, jobId: w.jobId, workerId: '', data: w.params }, out);
+  return writeFrame(
+    {
+      kind: 'weights',
+      step: w.step,
+      level: 0,
+      index: 0,
+      count: 0,
+      correct: 0,
+      lossSum: 0,
+      computeMs: 0,
+      jobId: w.jobId,
+      workerId: '',
+      data: w.params,
+    },
+    out,
+  );
 }
 
 function weightsHeader(buf: Uint8Array, expect: WeightsExpect): FrameHeader {
@@ -27,7 +42,8 @@ function weightsHeader(buf: Uint8Array, expect: WeightsExpect): FrameHeader {
   const jobId = expectString(h as unknown as Fields, 'jobId', what, { pattern: JOB_ID_PATTERN });
   expectEqual(what, 'jobId', jobId, expect.jobId);
   expectEqual(what, 'step', h.step, expect.step);
-  if (h.elements !== expect.length) throw new ProtocolError('bad-shape', `${what}: params length ${h.elements} expected ${expect.length}`);
+  if (h.elements !== expect.length)
+    throw new ProtocolError('bad-shape', `${what}: params length ${h.elements} expected ${expect.length}`);
   return h;
 }
 
@@ -47,7 +63,8 @@ export function decodeWeights(buf: Uint8Array, expect: WeightsExpect): WeightsPa
  * no intermediate array. On a ProtocolError, `into` may hold part of the frame.
  */
 export function decodeWeightsInto(buf: Uint8Array, expect: WeightsExpect, into: Float32Array): Float32Array {
-  if (into.length !== expect.length) throw new RangeError(`weights: target of ${into.length} values, expected ${expect.length}`);
+  if (into.length !== expect.length)
+    throw new RangeError(`weights: target of ${into.length} values, expected ${expect.length}`);
   const h = weightsHeader(buf, expect);
   copyF32Elements(buf, h, into);
   expectAllFinite(into, 'weights', 'params');
@@ -82,7 +99,22 @@ export type ShardResultExpect = {
  * 'non-finite', so a diverging job fails with that reason instead of a worker error.
  */
 export function encodeShardResult(r: ShardResultInit, out?: FrameBuffer): Buffer {
-  return writeFrame({ kind: 'shard-result', step: r.step, level: r.level, index: r.index, count: r.count, correct: r.correct, lossSum: r.lossSum, computeMs: r.computeMs, jobId: r.jobId, workerId: r.workerId, data: r.grad }, out);
+  return writeFrame(
+    {
+      kind: 'shard-result',
+      step: r.step,
+      level: r.level,
+      index: r.index,
+      count: r.count,
+      correct: r.correct,
+      lossSum: r.lossSum,
+      computeMs: r.computeMs,
+      jobId: r.jobId,
+      workerId: r.workerId,
+      data: r.grad,
+    },
+    out,
+  );
 }
 
 /**
@@ -124,8 +156,12 @@ export function readShardIdentity(obj: Fields, what: string, expect: ShardResult
   }
   const shards = expect.counts.length;
   const start = index * 2 ** level;
-  if (start >= shards || (level > 0 && 2 ** (level - 1) >= shards)) { // past the step, or above its root
-    throw new ProtocolError('out-of-range', `${what}: block (level ${level}, index ${index}) but step ${step} has ${shards} shards`);
+  if (start >= shards || (level > 0 && 2 ** (level - 1) >= shards)) {
+    // past the step, or above its root
+    throw new ProtocolError(
+      'out-of-range',
+      `${what}: block (level ${level}, index ${index}) but step ${step} has ${shards} shards`,
+    );
   }
   let expectedCount = 0;
   for (let s = start; s < Math.min(start + 2 ** level, shards); s++) expectedCount += expect.counts[s];
@@ -133,17 +169,38 @@ export function readShardIdentity(obj: Fields, what: string, expect: ShardResult
 }
 
 /** The checks of decodeShardResult after the identity: counts, loss, gradient, worker. */
-export function shardResultFields(h: FrameHeader, buf: Uint8Array, what: string, expect: ShardResultExpect, id: BlockIdentity): ShardResult {
+export function shardResultFields(
+  h: FrameHeader,
+  buf: Uint8Array,
+  what: string,
+  expect: ShardResultExpect,
+  id: BlockIdentity,
+): ShardResult {
   const { jobId, step, level, index, expectedCount } = id;
   const fields = h as unknown as Fields;
   const count = expectInt(fields, 'count', what, 1);
-  if (count !== expectedCount) throw new ProtocolError('bad-shape', `${what}: count ${count} expected ${expectedCount}`);
+  if (count !== expectedCount)
+    throw new ProtocolError('bad-shape', `${what}: count ${count} expected ${expectedCount}`);
   const lossSum = expectFinite(fields, 'lossSum', what);
   const correct = expectInt(fields, 'correct', what, 0, count);
-  if (h.elements !== expect.length) throw new ProtocolError('bad-shape', `${what}: grad length ${h.elements} expected ${expect.length}`);
+  if (h.elements !== expect.length)
+    throw new ProtocolError('bad-shape', `${what}: grad length ${h.elements} expected ${expect.length}`);
   const grad = h.dtype === 'bf16' ? fromBf16(bf16Elements(buf, h), new Float32Array(h.elements)) : f32Elements(buf, h);
   expectAllFinite(grad, what, 'grad');
   const workerId = expectString(fields, 'workerId', what, { pattern: WORKER_ID_PATTERN });
   const computeMs = expectFinite(fields, 'computeMs', what, 0);
-  return { v: FRAME_VERSION, kind: 'shard-result', jobId, step, level, index, count, lossSum, correct, grad, workerId, computeMs };
+  return {
+    v: FRAME_VERSION,
+    kind: 'shard-result',
+    jobId,
+    step,
+    level,
+    index,
+    count,
+    lossSum,
+    correct,
+    grad,
+    workerId,
+    computeMs,
+  };
 }

@@ -33,8 +33,15 @@ export interface StepResultsRead {
  * Entries after `lastId` ('0' for all), waiting up to `blockMs` for the first; null on time-out.
  * `redis` must be a connection of its own: XREAD BLOCK holds it.
  */
-export async function readStepResults(redis: Redis, key: string, lastId: string, blockMs: number): Promise<StepResultsRead | null> {
-  const reply = (await redis.xreadBuffer('BLOCK', Math.max(1, Math.round(blockMs)), 'STREAMS', key, lastId)) as Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null;
+export async function readStepResults(
+  redis: Redis,
+  key: string,
+  lastId: string,
+  blockMs: number,
+): Promise<StepResultsRead | null> {
+  const reply = (await redis.xreadBuffer('BLOCK', Math.max(1, Math.round(blockMs)), 'STREAMS', key, lastId)) as Array<
+    [Buffer, Array<[Buffer, Buffer[]]>]
+  > | null;
   if (!reply || reply.length === 0) return null;
   const out: StepResultsRead = { lastId, messages: [], foreign: 0 };
   for (const [id, fields] of reply[0][1]) {

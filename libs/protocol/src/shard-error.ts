@@ -24,7 +24,16 @@ export interface ShardError {
 }
 
 export function encodeShardError(e: Omit<ShardError, 'v' | 'kind'>): Buffer {
-  return packPayload({ v: PROTOCOL_VERSION, kind: 'shard-error', jobId: e.jobId, step: e.step, level: e.level, index: e.index, workerId: e.workerId, error: e.error.slice(0, 2000) });
+  return packPayload({
+    v: PROTOCOL_VERSION,
+    kind: 'shard-error',
+    jobId: e.jobId,
+    step: e.step,
+    level: e.level,
+    index: e.index,
+    workerId: e.workerId,
+    error: e.error.slice(0, 2000),
+  });
 }
 
 /**
@@ -32,7 +41,10 @@ export function encodeShardError(e: Omit<ShardError, 'v' | 'kind'>): Buffer {
  * checked; null when `expect.covered` says its block is no longer wanted (checked right after the
  * identity, before the gradient is read).
  */
-export function decodeShardMessage(buf: Uint8Array, expect: Extract<ShardResultExpect, { counts: readonly number[] }>): ShardResult | ShardError | null {
+export function decodeShardMessage(
+  buf: Uint8Array,
+  expect: Extract<ShardResultExpect, { counts: readonly number[] }>,
+): ShardResult | ShardError | null {
   const what = 'shard message';
   if (isFrame(buf)) {
     const h = readFrameHeader(buf, what, 'shard-result');
@@ -43,7 +55,10 @@ export function decodeShardMessage(buf: Uint8Array, expect: Extract<ShardResultE
   const obj = unpackPayload(buf, what);
   checkHeader(obj, what, ['shard-result', 'shard-error']);
   if (obj.kind === 'shard-result') {
-    throw new ProtocolError('bad-version', `${what}: a msgpack shard result (format version ${PROTOCOL_VERSION}); results are format ${FRAME_VERSION} frames`);
+    throw new ProtocolError(
+      'bad-version',
+      `${what}: a msgpack shard result (format version ${PROTOCOL_VERSION}); results are format ${FRAME_VERSION} frames`,
+    );
   }
   const id = readShardIdentity(obj, what, expect);
   if (expect.covered?.(id.level, id.index)) return null;

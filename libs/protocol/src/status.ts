@@ -3,23 +3,18 @@ import { ProtocolError } from './errors.js';
 import { JOB_ID_PATTERN, WORKER_ID_PATTERN } from './keys.js';
 import type { JobProgress, JobStatus, WorkerHeartbeat } from './messages.js';
 import { JOB_STATUSES } from './messages.js';
-import type {
-  Fields,
-} from './validate.js';
-import {
-  expectFinite,
-  expectInt,
-  expectOptionalFinite,
-  expectRecord,
-  expectString,
-} from './validate.js';
+import type { Fields } from './validate.js';
+import { expectFinite, expectInt, expectOptionalFinite, expectRecord, expectString } from './validate.js';
 
 function parseJson(text: unknown, what: string): unknown {
   if (typeof text !== 'string') return text; // already parsed (BullMQ hands progress as an object)
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new ProtocolError('truncated', `${what}: not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+    throw new ProtocolError(
+      'truncated',
+      `${what}: not valid JSON (${err instanceof Error ? err.message : String(err)})`,
+    );
   }
 }
 

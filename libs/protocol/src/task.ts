@@ -21,9 +21,13 @@ export function encodeIndices(indices: Uint32Array): string {
 /** Decode base64 indices; each must be < maxIndex (the data set's row count). */
 export function decodeIndices(b64: string, maxIndex: number): Uint32Array {
   const what = 'gradient task: indices';
-  if (typeof b64 !== 'string') throw new ProtocolError('bad-field', `${what}: expected a base64 string, got ${describeValue(b64)}`);
+  if (typeof b64 !== 'string')
+    throw new ProtocolError('bad-field', `${what}: expected a base64 string, got ${describeValue(b64)}`);
   if (b64.length % 4 !== 0 || !BASE64.test(b64)) {
-    throw new ProtocolError('bad-shape', `${what}: not canonical base64 (${b64.length} characters, expected a multiple of 4 from [A-Za-z0-9+/=])`);
+    throw new ProtocolError(
+      'bad-shape',
+      `${what}: not canonical base64 (${b64.length} characters, expected a multiple of 4 from [A-Za-z0-9+/=])`,
+    );
   }
   const bytes = Buffer.from(b64, 'base64');
   if (bytes.length % 4 !== 0) {
@@ -31,12 +35,16 @@ export function decodeIndices(b64: string, maxIndex: number): Uint32Array {
   }
   const n = bytes.length / 4;
   if (n === 0) throw new ProtocolError('bad-shape', `${what}: no indices (a block holds at least one sample)`);
-  if (n > MAX_TASK_INDICES) throw new ProtocolError('out-of-range', `${what}: ${n} indices, at most ${MAX_TASK_INDICES}`);
+  if (n > MAX_TASK_INDICES)
+    throw new ProtocolError('out-of-range', `${what}: ${n} indices, at most ${MAX_TASK_INDICES}`);
   const out = new Uint32Array(n);
   for (let i = 0; i < n; i++) {
     const idx = bytes.readUInt32LE(4 * i);
     if (idx >= maxIndex) {
-      throw new ProtocolError('out-of-range', `${what}: index ${idx} at position ${i} is out of range, expected < ${maxIndex}`);
+      throw new ProtocolError(
+        'out-of-range',
+        `${what}: index ${idx} at position ${i} is out of range, expected < ${maxIndex}`,
+      );
     }
     out[i] = idx;
   }
@@ -57,7 +65,10 @@ export function validateGradientTask(data: unknown): GradientTask {
   const what = 'gradient task';
   const obj = expectRecord(data, what);
   if (obj.v !== PROTOCOL_VERSION) {
-    throw new ProtocolError('bad-version', `${what}: format version ${describeValue(obj.v)} expected ${PROTOCOL_VERSION}`);
+    throw new ProtocolError(
+      'bad-version',
+      `${what}: format version ${describeValue(obj.v)} expected ${PROTOCOL_VERSION}`,
+    );
   }
   const jobId = expectString(obj, 'jobId', what, { pattern: JOB_ID_PATTERN });
   const step = expectInt(obj, 'step', what);
@@ -66,7 +77,10 @@ export function validateGradientTask(data: unknown): GradientTask {
   const weightsKey = expectString(obj, 'weightsKey', what, { maxLength: 512 });
   // The weights must belong to this job and step: …:job:{<jobId>}:w:<step>.
   if (!weightsKey.endsWith(`:job:{${jobId}}:w:${step}`)) {
-    throw new ProtocolError('mismatch', `${what}: weightsKey "${weightsKey}" is not the weights of job ${jobId} step ${step}`);
+    throw new ProtocolError(
+      'mismatch',
+      `${what}: weightsKey "${weightsKey}" is not the weights of job ${jobId} step ${step}`,
+    );
   }
   const dataHash = expectString(obj, 'dataHash', what, { pattern: DATA_HASH_PATTERN });
   const kernel = expectString(obj, 'kernel', what, { pattern: /^[A-Za-z0-9_.-]{1,32}$/ });
@@ -79,7 +93,10 @@ export function validateGradientTask(data: unknown): GradientTask {
 }
 
 /** Ensure a task's identity is the one its BullMQ job id names (see taskId). */
-export function checkTaskIdentity(task: GradientTask, id: { jobId: string; step: number; level: number; index: number }): void {
+export function checkTaskIdentity(
+  task: GradientTask,
+  id: { jobId: string; step: number; level: number; index: number },
+): void {
   expectEqual('gradient task', 'jobId', task.jobId, id.jobId);
   expectEqual('gradient task', 'step', task.step, id.step);
   expectEqual('gradient task', 'level', task.level, id.level);

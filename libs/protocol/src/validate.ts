@@ -24,10 +24,12 @@ export function expectString(
   opts: { pattern?: RegExp; maxLength?: number; allowEmpty?: boolean } = {},
 ): string {
   const v = obj[key];
-  if (typeof v !== 'string') throw new ProtocolError('bad-field', `${what}: ${key} must be a string, got ${describeValue(v)}`);
+  if (typeof v !== 'string')
+    throw new ProtocolError('bad-field', `${what}: ${key} must be a string, got ${describeValue(v)}`);
   if (!opts.allowEmpty && v.length === 0) throw new ProtocolError('bad-field', `${what}: ${key} must not be empty`);
   const max = opts.maxLength ?? 4096;
-  if (v.length > max) throw new ProtocolError('bad-field', `${what}: ${key} is ${v.length} characters, at most ${max} allowed`);
+  if (v.length > max)
+    throw new ProtocolError('bad-field', `${what}: ${key} is ${v.length} characters, at most ${max} allowed`);
   if (opts.pattern && !opts.pattern.test(v)) {
     throw new ProtocolError('bad-field', `${what}: ${key} ${describeValue(v)} does not match ${opts.pattern}`);
   }
@@ -50,7 +52,8 @@ export function expectInt(obj: Fields, key: string, what: string, min = 0, max =
 /** A finite number (NaN/±Infinity → 'non-finite'), optionally ≥ min. */
 export function expectFinite(obj: Fields, key: string, what: string, min = -Infinity): number {
   const v = obj[key];
-  if (typeof v !== 'number') throw new ProtocolError('bad-field', `${what}: ${key} must be a number, got ${describeValue(v)}`);
+  if (typeof v !== 'number')
+    throw new ProtocolError('bad-field', `${what}: ${key} must be a number, got ${describeValue(v)}`);
   if (!Number.isFinite(v)) throw new ProtocolError('non-finite', `${what}: ${key} is ${v}, expected a finite number`);
   if (v < min) throw new ProtocolError('out-of-range', `${what}: ${key} ${v} is below ${min}`);
   return v;
@@ -63,7 +66,10 @@ export function expectOptionalFinite(obj: Fields, key: string, what: string, min
 export function expectOneOf<T extends string>(obj: Fields, key: string, what: string, allowed: readonly T[]): T {
   const v = obj[key];
   if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
-    throw new ProtocolError('bad-field', `${what}: ${key} must be one of ${allowed.join(', ')}, got ${describeValue(v)}`);
+    throw new ProtocolError(
+      'bad-field',
+      `${what}: ${key} must be one of ${allowed.join(', ')}, got ${describeValue(v)}`,
+    );
   }
   return v as T;
 }

@@ -18,5 +18,12 @@ export { kernelName, selectKernels } from './kernels.js';
 export type { KernelChoice } from './kernels.js';
 export { trainLocal, readJobSpec } from './local.js';
 export type { LocalRun } from './local.js';
-export { modelToOnnx, modelToTfjs, readInitWeights, tfjsToWeights, TFJS_SCALING_LAYER, TFJS_WEIGHTS_FILE } from './interop/index.js';
+export {
+  modelToOnnx,
+  modelToTfjs,
+  readInitWeights,
+  tfjsToWeights,
+  TFJS_SCALING_LAYER,
+  TFJS_WEIGHTS_FILE,
+} from './interop/index.js';
 export type { InitWeights, TfjsFiles, TfjsWeights, WeightFileReader } from './interop/index.js';

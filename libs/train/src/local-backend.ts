@@ -9,7 +9,13 @@ export class LocalBackend implements GradientBackend {
   private readonly net: Network;
   private readonly result: ShardGradient;
 
-  constructor(arch: Architecture, kernels: Kernels, private readonly data: Samples, private readonly classification: boolean, maxShard: number) {
+  constructor(
+    arch: Architecture,
+    kernels: Kernels,
+    private readonly data: Samples,
+    private readonly classification: boolean,
+    maxShard: number,
+  ) {
     this.kernel = kernels.name;
     this.net = new Network(arch, kernels, maxShard);
     this.result = { grad: this.net.grad, lossSum: 0, count: 0, correct: 0 };
@@ -22,7 +28,13 @@ export class LocalBackend implements GradientBackend {
   }
 
   /** Shards [from, to) of a step, synchronously: the queue backend runs a block of its own this way. */
-  computeShards(params: Float32Array, shards: Uint32Array[], from: number, to: number, accept: (block: Block, result: ShardGradient) => void): void {
+  computeShards(
+    params: Float32Array,
+    shards: Uint32Array[],
+    from: number,
+    to: number,
+    accept: (block: Block, result: ShardGradient) => void,
+  ): void {
     this.net.useParams(params); // the loop's buffer: no copy per step
     for (let s = from; s < to; s++) {
       const stats = this.net.shardGradient(this.data, shards[s], this.classification);

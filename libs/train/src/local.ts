@@ -38,7 +38,12 @@ export async function readJobSpec(path: string) {
 /** `redgrad train --local`: the whole job in this process. */
 export async function trainLocal(
   specPath: string,
-  opts: { init?: string; onStart?: (job: PreparedJob, kernel: string) => void; onStep?: (p: StepProgress) => void; onEpoch?: (m: EpochMetrics) => void } = {},
+  opts: {
+    init?: string;
+    onStart?: (job: PreparedJob, kernel: string) => void;
+    onStep?: (p: StepProgress) => void;
+    onEpoch?: (m: EpochMetrics) => void;
+  } = {},
 ): Promise<LocalRun> {
   const spec = await readJobSpec(specPath);
   const job = await prepareJob(spec, dirname(resolve(specPath)));
@@ -47,7 +52,8 @@ export async function trainLocal(
   if (opts.init) {
     const start = await readInitWeights(opts.init);
     const wanted = describeInit({ layers: job.arch.layers, loss: start.loss ? job.arch.loss : undefined });
-    if (describeInit(start) !== wanted) throw new SpecError(`${opts.init}: its layers ${describeInit(start)} do not match the job's ${wanted}`);
+    if (describeInit(start) !== wanted)
+      throw new SpecError(`${opts.init}: its layers ${describeInit(start)} do not match the job's ${wanted}`);
     init = start.params;
   }
   const backend = new LocalBackend(job.arch, kernels, job.train, job.train.task === 'classification', spec.shardSize);

@@ -115,33 +115,49 @@ export async function train(job: PreparedJob, opts: TrainOptions): Promise<Train
   const order = new Uint32Array(data.n); // [n] this epoch's sample order
   // shard views into `order`, fixed for the whole run: stepShards[s][k] is shard k of step s
   const stepShards: Uint32Array[][] = Array.from({ length: stepsPerEpoch }, (_, s) => {
-    const start = s * batchSize, end = Math.min(start + batchSize, data.n);
+    const start = s * batchSize,
+      end = Math.min(start + batchSize, data.n);
     const shards: Uint32Array[] = [];
     for (let a = start; a < end; a += spec.shardSize) shards.push(order.subarray(a, Math.min(a + spec.shardSize, end)));
     return shards;
   });
 
-  let step = 0, startEpoch = 0, startInEpoch = 0;
+  let step = 0,
+    startEpoch = 0,
+    startInEpoch = 0;
   let lastTestEval: Evaluation | undefined; // the latest epoch-end test evaluation
-  let epochLossSum = 0, epochCorrect = 0, epochCount = 0;
+  let epochLossSum = 0,
+    epochCorrect = 0,
+    epochCount = 0;
   const history: EpochMetrics[] = [];
   if (opts.resume) {
     const r = opts.resume;
-    if (r.params.length !== paramCount) throw new TrainingError(`checkpoint has ${r.params.length} parameters, the model needs ${paramCount}`);
+    if (r.params.length !== paramCount)
+      throw new TrainingError(`checkpoint has ${r.params.length} parameters, the model needs ${paramCount}`);
     params.set(r.params);
     optimizer.restore(r.optimizer);
     ({ step, epoch: startEpoch, stepInEpoch: startInEpoch, epochLossSum, epochCorrect, epochCount } = r);
     history.push(...r.history);
   } else if (opts.init) {
-    if (opts.init.length !== paramCount) throw new TrainingError(`the initial model has ${opts.init.length} parameters, this job's model needs ${paramCount}`);
+    if (opts.init.length !== paramCount)
+      throw new TrainingError(
+        `the initial model has ${opts.init.length} parameters, this job's model needs ${paramCount}`,
+      );
     params.set(opts.init);
   } else {
     initialParams(job, params);
   }
 
   const checkpoint = (epoch: number, stepInEpoch: number): Checkpoint => ({
-    step, epoch, stepInEpoch, params: Float32Array.from(params), optimizer: optimizer.state(),
-    epochLossSum, epochCorrect, epochCount, history: history.slice(),
+    step,
+    epoch,
+    stepInEpoch,
+    params: Float32Array.from(params),
+    optimizer: optimizer.state(),
+    epochLossSum,
+    epochCorrect,
+    epochCount,
+    history: history.slice(),
   });
 
   const started = performance.now();
@@ -163,9 +179,13 @@ export async function train(job: PreparedJob, opts: TrainOptions): Promise<Train
       const n = shards.reduce((a, sh) => a + sh.length, 0);
       if (!sum.done) throw new TrainingError(`step ${step + 1}: the backend returned before every shard was summed`);
       const { grad: mean, lossSum: stepLoss, count: stepCount, correct: stepCorrect } = sum.result();
-      if (stepCount !== n) throw new TrainingError(`step ${step + 1}: the backend returned ${stepCount} samples, expected ${n}`);
+      if (stepCount !== n)
+        throw new TrainingError(`step ${step + 1}: the backend returned ${stepCount} samples, expected ${n}`);
       if (!Number.isFinite(stepLoss) || !kernels.divideCheck(mean, n)) {
-        throw new TrainingError(`step ${step + 1} (epoch ${epoch + 1}): the gradient or loss is not finite (loss sum ${stepLoss}); lower the learning rate (optimizer.lr = ${spec.optimizer.lr}) or check the data scaling`, 'diverged');
+        throw new TrainingError(
+          `step ${step + 1} (epoch ${epoch + 1}): the gradient or loss is not finite (loss sum ${stepLoss}); lower the learning rate (optimizer.lr = ${spec.optimizer.lr}) or check the data scaling`,
+          'diverged',
+        );
       }
       const lr = learningRate(spec.optimizer.lr, spec.schedule, step, totalSteps);
       optimizer.step(params, mean, lr);
@@ -177,8 +197,15 @@ export async function train(job: PreparedJob, opts: TrainOptions): Promise<Train
 
       const elapsedMs = performance.now() - started;
       await opts.onStep?.({
-        epoch: epoch + 1, epochs: spec.epochs, step, steps: totalSteps, loss: stepLoss / n,
-        accuracy: classification ? stepCorrect / n : undefined, lr, samples, elapsedMs,
+        epoch: epoch + 1,
+        epochs: spec.epochs,
+        step,
+        steps: totalSteps,
+        loss: stepLoss / n,
+        accuracy: classification ? stepCorrect / n : undefined,
+        lr,
+        samples,
+        elapsedMs,
         samplesPerSecond: elapsedMs > 0 ? (samples * 1000) / elapsedMs : 0,
       });
       const epochEnd = s === stepsPerEpoch - 1;
@@ -186,12 +213,15 @@ export async function train(job: PreparedJob, opts: TrainOptions): Promise<Train
         const ev = test ? evaluate(evalNet, test) : undefined;
         lastTestEval = ev;
         history.push({
-          epoch: epoch + 1, step,
+          epoch: epoch + 1,
+          step,
           trainLoss: epochLossSum / epochCount,
           ...(classification ? { trainAccuracy: epochCorrect / epochCount } : {}),
           ...(ev ? { testLoss: ev.loss, ...(classification ? { testAccuracy: ev.accuracy } : { testR2: ev.r2 }) } : {}),
         });
-        epochLossSum = 0; epochCorrect = 0; epochCount = 0;
+        epochLossSum = 0;
+        epochCorrect = 0;
+        epochCount = 0;
         await opts.onEpoch?.(history[history.length - 1]);
       }
       if (opts.onCheckpoint && (epochEnd || (spec.checkpointEvery > 0 && step % spec.checkpointEvery === 0))) {
@@ -202,7 +232,10 @@ export async function train(job: PreparedJob, opts: TrainOptions): Promise<Train
 
   const last = history[history.length - 1];
   // only a stop mid-epoch leaves steps of an unfinished epoch; they are the freshest training figures
-  const unfinishedEpoch = epochCount > 0 ? { loss: epochLossSum / epochCount, accuracy: classification ? epochCorrect / epochCount : undefined } : undefined;
+  const unfinishedEpoch =
+    epochCount > 0
+      ? { loss: epochLossSum / epochCount, accuracy: classification ? epochCorrect / epochCount : undefined }
+      : undefined;
   const elapsedMs = performance.now() - started;
   return {
     params: Float32Array.from(params),

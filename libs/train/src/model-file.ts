@@ -52,7 +52,9 @@ export function modelToJson(m: Model, encoding: 'base64' | 'arrays' = 'base64'):
     parameters = {
       encoding: 'arrays',
       layers: layers.map((l) => ({
-        W: Array.from({ length: l.outputs }, (_, j) => Array.from(m.params.subarray(l.wOffset + j * l.inputs, l.wOffset + (j + 1) * l.inputs))),
+        W: Array.from({ length: l.outputs }, (_, j) =>
+          Array.from(m.params.subarray(l.wOffset + j * l.inputs, l.wOffset + (j + 1) * l.inputs)),
+        ),
         b: Array.from(m.params.subarray(l.bOffset, l.bOffset + l.outputs)),
       })),
     };
@@ -82,17 +84,28 @@ export function modelFromJson(text: string, source = 'model'): Model {
     throw new ModelFileError(`${source}: not valid JSON (${(e as Error).message})`);
   }
   const f = obj(raw, source);
-  if (f.format !== 'redgrad-model') throw new ModelFileError(`${source}: format must be "redgrad-model", got ${describeValue(f.format)}`);
-  if (f.version !== 1) throw new ModelFileError(`${source}: version ${describeValue(f.version)} is not supported (expected 1)`);
-  if (f.task !== 'classification' && f.task !== 'regression') throw new ModelFileError(`${source}.task: expected "classification" or "regression", got ${describeValue(f.task)}`);
-  if (!LOSSES.includes(f.loss as Loss)) throw new ModelFileError(`${source}.loss: expected one of ${LOSSES.join(', ')}, got ${describeValue(f.loss)}`);
-  if (!Array.isArray(f.layers) || f.layers.length === 0) throw new ModelFileError(`${source}.layers: expected a non-empty array`);
+  if (f.format !== 'redgrad-model')
+    throw new ModelFileError(`${source}: format must be "redgrad-model", got ${describeValue(f.format)}`);
+  if (f.version !== 1)
+    throw new ModelFileError(`${source}: version ${describeValue(f.version)} is not supported (expected 1)`);
+  if (f.task !== 'classification' && f.task !== 'regression')
+    throw new ModelFileError(`${source}.task: expected "classification" or "regression", got ${describeValue(f.task)}`);
+  if (!LOSSES.includes(f.loss as Loss))
+    throw new ModelFileError(`${source}.loss: expected one of ${LOSSES.join(', ')}, got ${describeValue(f.loss)}`);
+  if (!Array.isArray(f.layers) || f.layers.length === 0)
+    throw new ModelFileError(`${source}.layers: expected a non-empty array`);
   const layers: LayerSpec[] = f.layers.map((l: unknown, i: number) => {
     const o = obj(l, `${source}.layers[${i}]`);
     for (const k of ['inputs', 'outputs'] as const) {
-      if (!Number.isInteger(o[k]) || (o[k] as number) < 1) throw new ModelFileError(`${source}.layers[${i}].${k}: expected a positive integer, got ${describeValue(o[k])}`);
+      if (!Number.isInteger(o[k]) || (o[k] as number) < 1)
+        throw new ModelFileError(
+          `${source}.layers[${i}].${k}: expected a positive integer, got ${describeValue(o[k])}`,
+        );
     }
-    if (!ACTIVATIONS.includes(o.activation as Activation)) throw new ModelFileError(`${source}.layers[${i}].activation: expected one of ${ACTIVATIONS.join(', ')}, got ${describeValue(o.activation)}`);
+    if (!ACTIVATIONS.includes(o.activation as Activation))
+      throw new ModelFileError(
+        `${source}.layers[${i}].activation: expected one of ${ACTIVATIONS.join(', ')}, got ${describeValue(o.activation)}`,
+      );
     return { inputs: o.inputs as number, outputs: o.outputs as number, activation: o.activation as Activation };
   });
   const arch: Architecture = { layers, loss: f.loss as Loss };
@@ -106,13 +119,18 @@ export function modelFromJson(text: string, source = 'model'): Model {
   const model: Model = { task: f.task, arch, params };
   const outputs = layers[layers.length - 1].outputs;
   if (f.classes !== undefined) {
-    if (!Array.isArray(f.classes) || !f.classes.every((c) => typeof c === 'string')) throw new ModelFileError(`${source}.classes: expected an array of strings`);
+    if (!Array.isArray(f.classes) || !f.classes.every((c) => typeof c === 'string'))
+      throw new ModelFileError(`${source}.classes: expected an array of strings`);
     const expected = outputs === 1 ? 2 : outputs;
-    if (f.classes.length !== expected) throw new ModelFileError(`${source}.classes: expected ${expected} names for ${outputs} output unit(s), got ${f.classes.length}`);
+    if (f.classes.length !== expected)
+      throw new ModelFileError(
+        `${source}.classes: expected ${expected} names for ${outputs} output unit(s), got ${f.classes.length}`,
+      );
     model.classes = f.classes as string[];
   }
   if (f.featureNames !== undefined) {
-    if (!Array.isArray(f.featureNames) || f.featureNames.length !== layers[0].inputs) throw new ModelFileError(`${source}.featureNames: expected ${layers[0].inputs} names`);
+    if (!Array.isArray(f.featureNames) || f.featureNames.length !== layers[0].inputs)
+      throw new ModelFileError(`${source}.featureNames: expected ${layers[0].inputs} names`);
     model.featureNames = f.featureNames.map(String);
   }
   if (f.scaling !== undefined) model.scaling = modelScaling(f.scaling, layers[0].inputs, `${source}.scaling`);
@@ -121,36 +139,50 @@ export function modelFromJson(text: string, source = 'model'): Model {
   return model;
 }
 
-function readParameters(p: unknown, layers: ReturnType<typeof layout>['layers'], count: number, where: string): Float32Array {
+function readParameters(
+  p: unknown,
+  layers: ReturnType<typeof layout>['layers'],
+  count: number,
+  where: string,
+): Float32Array {
   const o = obj(p, where);
   const params = new Float32Array(count);
   if (o.encoding === 'base64-float32le') {
-    if (o.length !== count) throw new ModelFileError(`${where}.length: the layers need ${count} parameters, got ${describeValue(o.length)}`);
+    if (o.length !== count)
+      throw new ModelFileError(`${where}.length: the layers need ${count} parameters, got ${describeValue(o.length)}`);
     if (typeof o.data !== 'string') throw new ModelFileError(`${where}.data: expected a base64 string`);
     const bytes = Buffer.from(o.data, 'base64');
-    if (bytes.length !== count * 4) throw new ModelFileError(`${where}.data: expected ${count * 4} bytes, got ${bytes.length}`);
+    if (bytes.length !== count * 4)
+      throw new ModelFileError(`${where}.data: expected ${count * 4} bytes, got ${bytes.length}`);
     const le = HOST_LITTLE_ENDIAN ? bytes : swap32(Buffer.from(bytes));
     new Uint8Array(params.buffer).set(le);
   } else if (o.encoding === 'arrays') {
-    if (!Array.isArray(o.layers) || o.layers.length !== layers.length) throw new ModelFileError(`${where}.layers: expected ${layers.length} entries`);
+    if (!Array.isArray(o.layers) || o.layers.length !== layers.length)
+      throw new ModelFileError(`${where}.layers: expected ${layers.length} entries`);
     layers.forEach((l, i) => {
       const e = obj(o.layers && (o.layers as unknown[])[i], `${where}.layers[${i}]`);
-      if (!Array.isArray(e.W) || e.W.length !== l.outputs) throw new ModelFileError(`${where}.layers[${i}].W: expected ${l.outputs} rows`);
+      if (!Array.isArray(e.W) || e.W.length !== l.outputs)
+        throw new ModelFileError(`${where}.layers[${i}].W: expected ${l.outputs} rows`);
       e.W.forEach((row: unknown, j: number) => {
-        if (!Array.isArray(row) || row.length !== l.inputs) throw new ModelFileError(`${where}.layers[${i}].W[${j}]: expected ${l.inputs} numbers`);
+        if (!Array.isArray(row) || row.length !== l.inputs)
+          throw new ModelFileError(`${where}.layers[${i}].W[${j}]: expected ${l.inputs} numbers`);
         row.forEach((v: unknown, k: number) => {
           params[l.wOffset + j * l.inputs + k] = finite(v, `${where}.layers[${i}].W[${j}][${k}]`);
         });
       });
-      if (!Array.isArray(e.b) || e.b.length !== l.outputs) throw new ModelFileError(`${where}.layers[${i}].b: expected ${l.outputs} numbers`);
+      if (!Array.isArray(e.b) || e.b.length !== l.outputs)
+        throw new ModelFileError(`${where}.layers[${i}].b: expected ${l.outputs} numbers`);
       e.b.forEach((v: unknown, j: number) => {
         params[l.bOffset + j] = finite(v, `${where}.layers[${i}].b[${j}]`);
       });
     });
   } else {
-    throw new ModelFileError(`${where}.encoding: expected "base64-float32le" or "arrays", got ${describeValue(o.encoding)}`);
+    throw new ModelFileError(
+      `${where}.encoding: expected "base64-float32le" or "arrays", got ${describeValue(o.encoding)}`,
+    );
   }
-  for (let i = 0; i < count; i++) if (!Number.isFinite(params[i])) throw new ModelFileError(`${where}: parameter ${i} is not finite`);
+  for (let i = 0; i < count; i++)
+    if (!Number.isFinite(params[i])) throw new ModelFileError(`${where}: parameter ${i} is not finite`);
   return params;
 }
 
@@ -170,7 +202,8 @@ function obj(v: unknown, where: string): Record<string, unknown> {
 }
 
 function finite(v: unknown, where: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ModelFileError(`${where}: expected a finite number, got ${describeValue(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw new ModelFileError(`${where}: expected a finite number, got ${describeValue(v)}`);
   return v;
 }
 

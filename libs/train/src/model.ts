@@ -10,7 +10,11 @@ import type { TrainResult } from './loop.js';
  * The model of a finished job. Only deterministic content goes in (no times, no speeds), so the same
  * spec and seed give a byte-identical file.
  */
-export function modelOf(job: PreparedJob, result: Pick<TrainResult, 'params' | 'steps' | 'history'>, kernel: string): Model {
+export function modelOf(
+  job: PreparedJob,
+  result: Pick<TrainResult, 'params' | 'steps' | 'history'>,
+  kernel: string,
+): Model {
   const { train } = job;
   return {
     task: train.task,
@@ -21,7 +25,13 @@ export function modelOf(job: PreparedJob, result: Pick<TrainResult, 'params' | '
     scaling: job.scaling,
     kernel,
     // the order of the float additions is part of the bits: say which one produced them
-    training: { name: job.spec.name, spec: job.spec, reduction: 'pairwise-tree', steps: result.steps, history: result.history },
+    training: {
+      name: job.spec.name,
+      spec: job.spec,
+      reduction: 'pairwise-tree',
+      steps: result.steps,
+      history: result.history,
+    },
   };
 }
 
@@ -36,11 +46,14 @@ export function networkFor(model: Model, maxRows = 256, kernels: Kernels = jsKer
 export function dataForModel(model: Model, ds: Dataset, source: string): Dataset {
   const inputs = model.arch.layers[0].inputs;
   const outputs = model.arch.layers[model.arch.layers.length - 1].outputs;
-  if (ds.features !== inputs) throw new DataError(`${source}: has ${ds.features} feature columns, the model expects ${inputs}`);
-  if (ds.outputs !== outputs) throw new DataError(`${source}: has ${ds.outputs} target columns (or classes), the model expects ${outputs}`);
+  if (ds.features !== inputs)
+    throw new DataError(`${source}: has ${ds.features} feature columns, the model expects ${inputs}`);
+  if (ds.outputs !== outputs)
+    throw new DataError(`${source}: has ${ds.outputs} target columns (or classes), the model expects ${outputs}`);
   if (model.classes && ds.classes && ds.classes.join('\u0000') !== model.classes.join('\u0000')) {
-    throw new DataError(`${source}: classes ${JSON.stringify(ds.classes)} differ from the model's ${JSON.stringify(model.classes)}`);
+    throw new DataError(
+      `${source}: classes ${JSON.stringify(ds.classes)} differ from the model's ${JSON.stringify(model.classes)}`,
+    );
   }
   return model.scaling ? applyScaling(ds, model.scaling) : ds;
 }
-

@@ -25,9 +25,16 @@ export async function prepareJob(spec: JobSpec, baseDir: string): Promise<Prepar
 }
 
 /** The same, for data already loaded and split (the coordinator gets it from Redis). */
-export function prepareFromData(spec: JobSpec, rawTrain: Dataset, rawTest: Dataset | undefined, scaling?: Scaling): PreparedJob {
+export function prepareFromData(
+  spec: JobSpec,
+  rawTrain: Dataset,
+  rawTest: Dataset | undefined,
+  scaling?: Scaling,
+): PreparedJob {
   if (rawTest && (rawTest.features !== rawTrain.features || rawTest.outputs !== rawTrain.outputs)) {
-    throw new SpecError(`spec.data: the test set has ${rawTest.features} features and ${rawTest.outputs} outputs, the training set ${rawTrain.features} and ${rawTrain.outputs}`);
+    throw new SpecError(
+      `spec.data: the test set has ${rawTest.features} features and ${rawTest.outputs} outputs, the training set ${rawTrain.features} and ${rawTrain.outputs}`,
+    );
   }
   const fitted = scaling ?? fitScaling(rawTrain, spec.scaling);
   return preparedJob(spec, applyScaling(rawTrain, fitted), rawTest && applyScaling(rawTest, fitted), fitted);
@@ -37,7 +44,11 @@ export function prepareFromData(spec: JobSpec, rawTrain: Dataset, rawTest: Datas
 export function preparedJob(spec: JobSpec, train: Dataset, test: Dataset | undefined, scaling: Scaling): PreparedJob {
   if (train.n === 0) throw new SpecError(`spec.data: the training set "${train.name}" is empty`);
   return {
-    spec, train, test: test && test.n > 0 ? test : undefined, scaling, arch: architecture(spec, train),
+    spec,
+    train,
+    test: test && test.n > 0 ? test : undefined,
+    scaling,
+    arch: architecture(spec, train),
     batchSize: spec.batchSize === 'full' ? train.n : Math.min(spec.batchSize, train.n),
   };
 }
@@ -45,9 +56,13 @@ export function preparedJob(spec: JobSpec, train: Dataset, test: Dataset | undef
 export function architecture(spec: JobSpec, data: Pick<Dataset, 'task' | 'features' | 'outputs'>): Architecture {
   const classification = data.task === 'classification';
   const loss = spec.loss ?? (classification ? 'cross-entropy' : 'squared-error');
-  if (!classification && loss !== 'squared-error') throw new SpecError(`spec.loss: ${loss} needs class labels; this data set is a regression set (use squared-error)`);
-  const output = spec.model.output ?? (loss === 'squared-error' && !classification ? 'identity' : data.outputs === 1 ? 'sigmoid' : 'softmax');
-  if (!LOSS_OUTPUTS[loss].includes(output)) throw new SpecError(`spec.model.output: ${loss} needs one of ${LOSS_OUTPUTS[loss].join(', ')}, got "${output}"`);
+  if (!classification && loss !== 'squared-error')
+    throw new SpecError(`spec.loss: ${loss} needs class labels; this data set is a regression set (use squared-error)`);
+  const output =
+    spec.model.output ??
+    (loss === 'squared-error' && !classification ? 'identity' : data.outputs === 1 ? 'sigmoid' : 'softmax');
+  if (!LOSS_OUTPUTS[loss].includes(output))
+    throw new SpecError(`spec.model.output: ${loss} needs one of ${LOSS_OUTPUTS[loss].join(', ')}, got "${output}"`);
   const sizes = [data.features, ...spec.model.hidden.map((h) => h.size), data.outputs];
   const acts = [...spec.model.hidden.map((h) => h.activation), output];
   return { loss, layers: acts.map((activation, i) => ({ inputs: sizes[i], outputs: sizes[i + 1], activation })) };

@@ -52,7 +52,24 @@ export class SpecError extends RedgradError {
   }
 }
 
-const TOP_KEYS = ['name', 'data', 'testSplit', 'scaling', 'model', 'loss', 'optimizer', 'schedule', 'batchSize', 'shardSize', 'epochs', 'seed', 'shuffle', 'kernel', 'checkpointEvery', 'gradientEncoding'];
+const TOP_KEYS = [
+  'name',
+  'data',
+  'testSplit',
+  'scaling',
+  'model',
+  'loss',
+  'optimizer',
+  'schedule',
+  'batchSize',
+  'shardSize',
+  'epochs',
+  'seed',
+  'shuffle',
+  'kernel',
+  'checkpointEvery',
+  'gradientEncoding',
+];
 const KERNELS = ['auto', 'js', 'wasm-simd'] as const;
 
 /** Checks an untrusted spec section by section, top to bottom; the first fault is a SpecError naming its field. */
@@ -63,7 +80,9 @@ export function validateJobSpec(raw: unknown, where = 'spec'): JobSpec {
   const model = modelSection(o.model ?? {}, `${where}.model`);
   const loss = o.loss === undefined ? undefined : oneOf(o.loss, LOSSES, `${where}.loss`);
   if (loss && model.output && !LOSS_OUTPUTS[loss].includes(model.output)) {
-    throw new SpecError(`${where}.model.output: ${loss} needs outputs in (0, 1): use one of ${LOSS_OUTPUTS[loss].join(', ')}, got "${model.output}"`);
+    throw new SpecError(
+      `${where}.model.output: ${loss} needs outputs in (0, 1): use one of ${LOSS_OUTPUTS[loss].join(', ')}, got "${model.output}"`,
+    );
   }
   const optimizer = optimizerSection(o.optimizer ?? { type: 'adam', lr: 0.001 }, `${where}.optimizer`);
   const schedule = scheduleSection(o.schedule ?? { type: 'constant' }, `${where}.schedule`);
@@ -103,13 +122,19 @@ function modelSection(v: unknown, where: string): JobSpec['model'] {
   onlyKeys(model, ['hidden', 'activation', 'output', 'init'], where);
   const defaultAct = oneOf(model.activation ?? 'tanh', ACTIVATIONS, `${where}.activation`);
   const hiddenRaw = model.hidden ?? [16];
-  if (!Array.isArray(hiddenRaw)) throw new SpecError(`${where}.hidden: expected an array of layer sizes or {size, activation}, got ${describeValue(hiddenRaw)}`);
+  if (!Array.isArray(hiddenRaw))
+    throw new SpecError(
+      `${where}.hidden: expected an array of layer sizes or {size, activation}, got ${describeValue(hiddenRaw)}`,
+    );
   const hidden = hiddenRaw.map((h: unknown, i: number) => {
     const f = `${where}.hidden[${i}]`;
     if (typeof h === 'number') return { size: int(h, f, 1, 1 << 16), activation: defaultAct };
     const ho = object(h, f);
     onlyKeys(ho, ['size', 'activation'], f);
-    return { size: int(ho.size, `${f}.size`, 1, 1 << 16), activation: oneOf(ho.activation ?? defaultAct, ACTIVATIONS, `${f}.activation`) };
+    return {
+      size: int(ho.size, `${f}.size`, 1, 1 << 16),
+      activation: oneOf(ho.activation ?? defaultAct, ACTIVATIONS, `${f}.activation`),
+    };
   });
   const output = model.output === undefined ? undefined : oneOf(model.output, ACTIVATIONS, `${where}.output`);
   return { hidden, output, init: oneOf(model.init ?? 'auto', INITS, `${where}.init`) };
@@ -121,7 +146,10 @@ function optimizerSection(v: unknown, where: string): OptimizerSpec {
   const type = oneOf(opt.type ?? 'adam', OPTIMIZERS, `${where}.type`);
   const constants = type === 'adam' ? ['beta1', 'beta2', 'eps'] : type === 'sgd' ? [] : ['momentum'];
   onlyKeys(opt, ['type', 'lr', 'weightDecay', ...constants], where);
-  const optimizer: OptimizerSpec = { type, lr: num(opt.lr ?? (type === 'adam' ? 0.001 : 0.01), `${where}.lr`, 0, 10, false) };
+  const optimizer: OptimizerSpec = {
+    type,
+    lr: num(opt.lr ?? (type === 'adam' ? 0.001 : 0.01), `${where}.lr`, 0, 10, false),
+  };
   if (opt.weightDecay !== undefined) optimizer.weightDecay = num(opt.weightDecay, `${where}.weightDecay`, 0, 1, true);
   if (opt.momentum !== undefined) optimizer.momentum = num(opt.momentum, `${where}.momentum`, 0, 1, true, false);
   if (opt.beta1 !== undefined) optimizer.beta1 = num(opt.beta1, `${where}.beta1`, 0, 1, true, false);
@@ -146,14 +174,22 @@ function scheduleSection(v: unknown, where: string): ScheduleSpec {
 
 /** Batch and shard size: a shard is a slice of one batch, so it cannot be the larger. */
 function batching(o: Record<string, unknown>, where: string): Pick<JobSpec, 'batchSize' | 'shardSize'> {
-  const batchSize = o.batchSize === 'full' ? 'full' : int(o.batchSize ?? 32, `${where}.batchSize`, 1, 1 << 20, '"full"');
-  const shardSize = int(o.shardSize ?? (batchSize === 'full' ? 256 : Math.min(32, batchSize)), `${where}.shardSize`, 1, 1 << 16);
-  if (batchSize !== 'full' && shardSize > batchSize) throw new SpecError(`${where}.shardSize: ${shardSize} is larger than batchSize ${batchSize}`);
+  const batchSize =
+    o.batchSize === 'full' ? 'full' : int(o.batchSize ?? 32, `${where}.batchSize`, 1, 1 << 20, '"full"');
+  const shardSize = int(
+    o.shardSize ?? (batchSize === 'full' ? 256 : Math.min(32, batchSize)),
+    `${where}.shardSize`,
+    1,
+    1 << 16,
+  );
+  if (batchSize !== 'full' && shardSize > batchSize)
+    throw new SpecError(`${where}.shardSize: ${shardSize} is larger than batchSize ${batchSize}`);
   return { batchSize, shardSize };
 }
 
 function object(v: unknown, where: string): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new SpecError(`${where}: expected an object, got ${describeValue(v)}`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new SpecError(`${where}: expected an object, got ${describeValue(v)}`);
   return v as Record<string, unknown>;
 }
 
@@ -161,14 +197,17 @@ function onlyKeys(o: Record<string, unknown>, allowed: string[], where: string):
   for (const k of Object.keys(o)) {
     if (allowed.includes(k)) continue;
     const near = closest(k, allowed);
-    throw new SpecError(`${where}: unknown key "${k}"${near ? ` (did you mean "${near}"?)` : ''}; allowed: ${allowed.join(', ')}`);
+    throw new SpecError(
+      `${where}: unknown key "${k}"${near ? ` (did you mean "${near}"?)` : ''}; allowed: ${allowed.join(', ')}`,
+    );
   }
 }
 
 /** The allowed key a misspelt one most likely meant: case aside, at most 2 edits (1 for short keys). */
 function closest(key: string, allowed: string[]): string | undefined {
   const k = key.toLowerCase();
-  let best: string | undefined, bestDistance = key.length <= 4 ? 2 : 3;
+  let best: string | undefined,
+    bestDistance = key.length <= 4 ? 2 : 3;
   for (const a of allowed) {
     const d = editDistance(k, a.toLowerCase());
     if (d < bestDistance) [best, bestDistance] = [a, d];
@@ -181,32 +220,41 @@ function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
     prev = row;
   }
   return prev[b.length];
 }
 
 function oneOf<T extends string>(v: unknown, allowed: readonly T[], where: string): T {
-  if (typeof v !== 'string' || !allowed.includes(v as T)) throw new SpecError(`${where}: expected one of ${allowed.join(', ')}, got ${describeValue(v)}`);
+  if (typeof v !== 'string' || !allowed.includes(v as T))
+    throw new SpecError(`${where}: expected one of ${allowed.join(', ')}, got ${describeValue(v)}`);
   return v as T;
 }
 
 function int(v: unknown, where: string, min: number, max: number, alt?: string): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw new SpecError(`${where}: expected an integer from ${min} to ${max}${alt ? ` or ${alt}` : ''}, got ${describeValue(v)}`);
+    throw new SpecError(
+      `${where}: expected an integer from ${min} to ${max}${alt ? ` or ${alt}` : ''}, got ${describeValue(v)}`,
+    );
   }
   return v;
 }
 
 function num(v: unknown, where: string, min: number, max: number, minIncl: boolean, maxIncl = true): number {
-  const ok = typeof v === 'number' && Number.isFinite(v) && (minIncl ? v >= min : v > min) && (maxIncl ? v <= max : v < max);
-  if (!ok) throw new SpecError(`${where}: expected a number in ${minIncl ? '[' : '('}${min}, ${max}${maxIncl ? ']' : ')'}, got ${describeValue(v)}`);
+  const ok =
+    typeof v === 'number' && Number.isFinite(v) && (minIncl ? v >= min : v > min) && (maxIncl ? v <= max : v < max);
+  if (!ok)
+    throw new SpecError(
+      `${where}: expected a number in ${minIncl ? '[' : '('}${min}, ${max}${maxIncl ? ']' : ')'}, got ${describeValue(v)}`,
+    );
   return v as number;
 }
 
 function str(v: unknown, where: string): string {
-  if (typeof v !== 'string' || v.length === 0 || v.length > 200) throw new SpecError(`${where}: expected a non-empty string, got ${describeValue(v)}`);
+  if (typeof v !== 'string' || v.length === 0 || v.length > 200)
+    throw new SpecError(`${where}: expected a non-empty string, got ${describeValue(v)}`);
   return v;
 }
 

@@ -26,8 +26,14 @@ export function rootLevel(shardCount: number): number {
 
 /** True when `b` is a node of the tree over `shardCount` shards (its range is not empty). */
 export function isBlock(b: Block, shardCount: number): boolean {
-  return Number.isSafeInteger(b.level) && Number.isSafeInteger(b.index) && b.level >= 0 && b.index >= 0 &&
-    b.level <= rootLevel(shardCount) && b.index * 2 ** b.level < shardCount;
+  return (
+    Number.isSafeInteger(b.level) &&
+    Number.isSafeInteger(b.index) &&
+    b.level >= 0 &&
+    b.index >= 0 &&
+    b.level <= rootLevel(shardCount) &&
+    b.index * 2 ** b.level < shardCount
+  );
 }
 
 /**
@@ -56,11 +62,15 @@ export class TreeReducer {
   private root = -1;
   private readonly out: ShardGradient = { grad: new Float32Array(0), lossSum: 0, count: 0, correct: 0 };
 
-  constructor(private readonly kernels: Kernels, readonly paramCount: number) {}
+  constructor(
+    private readonly kernels: Kernels,
+    readonly paramCount: number,
+  ) {}
 
   /** Starts a new sum over `shardCount` shards; buffers held by the previous sum return to the pool. */
   reset(shardCount: number): void {
-    if (!(Number.isSafeInteger(shardCount) && shardCount >= 1)) throw new RangeError(`a step has at least one shard, got ${shardCount}`);
+    if (!(Number.isSafeInteger(shardCount) && shardCount >= 1))
+      throw new RangeError(`a step has at least one shard, got ${shardCount}`);
     this.top = rootLevel(shardCount);
     if (shardCount > this.capacity) {
       this.slotAt = Array.from({ length: this.top + 1 }, (_, l) => new Int32Array(Math.ceil(shardCount / 2 ** l)));
@@ -84,8 +94,12 @@ export class TreeReducer {
    */
   add(block: Block, r: ShardGradient): void {
     let { level, index } = block;
-    if (!isBlock(block, this.shardCount)) throw new RangeError(`block (${level}, ${index}) is not in a tree of ${this.shardCount} shards`);
-    if (r.grad.length !== this.paramCount) throw new RangeError(`block (${level}, ${index}): gradient of ${r.grad.length} values, expected ${this.paramCount}`);
+    if (!isBlock(block, this.shardCount))
+      throw new RangeError(`block (${level}, ${index}) is not in a tree of ${this.shardCount} shards`);
+    if (r.grad.length !== this.paramCount)
+      throw new RangeError(
+        `block (${level}, ${index}): gradient of ${r.grad.length} values, expected ${this.paramCount}`,
+      );
     if (this.root >= 0) throw new RangeError(`block (${level}, ${index}) added to a complete tree`);
     while (level < this.top && this.emptySibling(level, index)) {
       level++;
@@ -128,7 +142,8 @@ export class TreeReducer {
         this.root = slot;
         return;
       }
-      if (this.emptySibling(level, index)) { // the parent is this node itself
+      if (this.emptySibling(level, index)) {
+        // the parent is this node itself
         level++;
         index >>= 1;
         continue;

@@ -43,30 +43,37 @@ const REDIS_TAIL = 20;
  * without Docker. With --submit it runs one job and exits with its
  * fate; otherwise it runs until Ctrl-C. Everything it started is stopped on the way out.
  */
-export async function clusterCommand(flags: ClusterFlags, follow: (c: ClusterClient, jobId: string, extra: Record<string, unknown>) => Promise<number>): Promise<void> {
+export async function clusterCommand(
+  flags: ClusterFlags,
+  follow: (c: ClusterClient, jobId: string, extra: Record<string, unknown>) => Promise<number>,
+): Promise<void> {
   const n = Number(flags.workers);
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw new CliError(`--workers: expected an integer from 1 to 64, got ${flags.workers}`);
+  if (!Number.isInteger(n) || n < 1 || n > 64)
+    throw new CliError(`--workers: expected an integer from 1 to 64, got ${flags.workers}`);
   const logStream = flags.json ? process.stderr : process.stdout;
   const say = (s: string) => logStream.write(`[cluster] ${s}\n`);
   const children: Child[] = [];
   let redisDir: string | undefined;
   let stopping: Promise<void> | undefined;
 
-  const stopAll = (): Promise<void> => (stopping ??= (async () => {
-    // workers and coordinator first (they finish or hand back their work), Redis last
-    const isRedis = (c: Child) => c.name.startsWith('redis');
-    const order = [...children].reverse();
-    for (const group of [order.filter((c) => !isRedis(c)), order.filter(isRedis)]) {
-      await Promise.all(group.map(async (c) => {
-        if (c.proc.exitCode !== null || c.proc.signalCode !== null) return;
-        c.proc.kill('SIGTERM');
-        const t = setTimeout(() => c.proc.kill('SIGKILL'), 10_000);
-        await c.exited;
-        clearTimeout(t);
-      }));
-    }
-    if (redisDir) rmSync(redisDir, { recursive: true, force: true });
-  })());
+  const stopAll = (): Promise<void> =>
+    (stopping ??= (async () => {
+      // workers and coordinator first (they finish or hand back their work), Redis last
+      const isRedis = (c: Child) => c.name.startsWith('redis');
+      const order = [...children].reverse();
+      for (const group of [order.filter((c) => !isRedis(c)), order.filter(isRedis)]) {
+        await Promise.all(
+          group.map(async (c) => {
+            if (c.proc.exitCode !== null || c.proc.signalCode !== null) return;
+            c.proc.kill('SIGTERM');
+            const t = setTimeout(() => c.proc.kill('SIGKILL'), 10_000);
+            await c.exited;
+            clearTimeout(t);
+          }),
+        );
+      }
+      if (redisDir) rmSync(redisDir, { recursive: true, force: true });
+    })());
 
   const forgetStdout = onClosedStdout(stopAll);
   const onSignal = () => {
@@ -77,7 +84,10 @@ export async function clusterCommand(flags: ClusterFlags, follow: (c: ClusterCli
   process.once('SIGTERM', onSignal);
 
   const start = (name: string, command: readonly string[], env: NodeJS.ProcessEnv, quiet = false): Child => {
-    const proc = spawn(command[0] === 'node' ? process.execPath : command[0], command.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(command[0] === 'node' ? process.execPath : command[0], command.slice(1), {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const exited = new Promise<void>((r) => proc.once('exit', () => r()));
     const held: string[] = [];
     for (const stream of [proc.stdout!, proc.stderr!]) {
@@ -104,28 +114,48 @@ export async function clusterCommand(flags: ClusterFlags, follow: (c: ClusterCli
       redisDir = mkdtempSync(join(tmpdir(), 'redgrad-cluster-'));
       const startRedis = async (name: string, appendonly: boolean) => {
         const port = await freePort();
-        const redis = start(name, ['redis-server', ...redisServerArgs(port, redisDir!, { appendonly }), '--loglevel', 'warning'], process.env, !flags.redisLogs);
+        const redis = start(
+          name,
+          ['redis-server', ...redisServerArgs(port, redisDir!, { appendonly }), '--loglevel', 'warning'],
+          process.env,
+          !flags.redisLogs,
+        );
         const failed = await new Promise<Error | null>((resolve) => {
           redis.proc.once('error', (e) => resolve(e));
           setTimeout(() => resolve(null), 200);
         });
-        if (failed) throw new RedisUnavailableError(`no Redis: REDIS_URL is not set and redis-server could not start (${failed.message}); install it (apt-get install redis-server), set REDIS_URL, or use docker compose up`);
+        if (failed)
+          throw new RedisUnavailableError(
+            `no Redis: REDIS_URL is not set and redis-server could not start (${failed.message}); install it (apt-get install redis-server), set REDIS_URL, or use docker compose up`,
+          );
         return `redis://127.0.0.1:${port}`;
       };
       // job state durable (AOF); step traffic (weights and gradients, milliseconds of life) in a
       // second server without persistence, so it never costs disk
-      [redisUrl, stepRedisUrl] = await Promise.all([startRedis('redis', true), stepRedisUrl ? Promise.resolve(stepRedisUrl) : startRedis('redis-steps', false)]);
-      say(`started redis-server on ${redisUrl} (AOF in ${redisDir}) and ${stepRedisUrl} for step traffic (no persistence)`);
+      [redisUrl, stepRedisUrl] = await Promise.all([
+        startRedis('redis', true),
+        stepRedisUrl ? Promise.resolve(stepRedisUrl) : startRedis('redis-steps', false),
+      ]);
+      say(
+        `started redis-server on ${redisUrl} (AOF in ${redisDir}) and ${stepRedisUrl} for step traffic (no persistence)`,
+      );
     }
     const client = new ClusterClient(await waitForRedis(redisUrl), env.prefix);
     // following one job on a terminal: the progress bar is the interesting part, services only speak up for warnings
     const quiet = flags.submit && !flags.json && !process.env.REDGRAD_LOG_LEVEL;
     const serviceEnv = {
-      ...process.env, REDIS_URL: redisUrl, REDGRAD_PREFIX: env.prefix, ...(stepRedisUrl ? { REDGRAD_STEP_REDIS_URL: stepRedisUrl } : {}),
+      ...process.env,
+      REDIS_URL: redisUrl,
+      REDGRAD_PREFIX: env.prefix,
+      ...(stepRedisUrl ? { REDGRAD_STEP_REDIS_URL: stepRedisUrl } : {}),
       ...(quiet ? { REDGRAD_LOG_LEVEL: 'warn' } : {}),
     };
     start('coordinator', SERVICE_COMMANDS.coordinator, serviceEnv);
-    for (let i = 1; i <= n; i++) start(`worker-${i}`, SERVICE_COMMANDS.worker, { ...serviceEnv, REDGRAD_WORKER_ID: `local-worker-${i}-${process.pid}` });
+    for (let i = 1; i <= n; i++)
+      start(`worker-${i}`, SERVICE_COMMANDS.worker, {
+        ...serviceEnv,
+        REDGRAD_WORKER_ID: `local-worker-${i}-${process.pid}`,
+      });
     say(`coordinator and ${n} worker(s) starting against ${redactUrl(redisUrl)} (prefix ${env.prefix})`);
     if (!flags.submit) {
       say('running; submit jobs from another terminal with REDIS_URL set, Ctrl-C stops everything');
@@ -167,7 +197,10 @@ function readable(line: string): string {
   if (!line.startsWith('{')) return line;
   try {
     const o = JSON.parse(line) as Record<string, unknown>;
-    const extra = Object.entries(o).filter(([k]) => !SKIP.has(k)).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
+    const extra = Object.entries(o)
+      .filter(([k]) => !SKIP.has(k))
+      .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+      .join(' ');
     return `${LEVELS[o.level as number] ?? o.level} ${o.msg ?? ''}${extra ? ` ${extra}` : ''}`;
   } catch {
     return line;

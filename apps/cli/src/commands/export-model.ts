@@ -9,7 +9,10 @@ export const EXPORT_FORMATS = ['onnx', 'tfjs'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 /** `redgrad export-model model.json --format onnx -o model.onnx` (or `--format tfjs -o dir/`). */
-export async function exportModelCommand(modelPath: string, flags: { format: ExportFormat; out: string; json?: boolean }): Promise<void> {
+export async function exportModelCommand(
+  modelPath: string,
+  flags: { format: ExportFormat; out: string; json?: boolean },
+): Promise<void> {
   const model = modelFromJson(await readInputText(modelPath), modelPath);
   const written = flags.format === 'onnx' ? await writeOnnx(model, flags.out) : await writeTfjs(model, flags.out);
   const layers = model.arch.layers;
@@ -24,18 +27,23 @@ export async function exportModelCommand(modelPath: string, flags: { format: Exp
     process.stdout.write(JSON.stringify(summary) + '\n');
     return;
   }
-  const scaled = summary.scaling === 'none' ? 'no input scaling' : `input scaling (${summary.scaling}) built in: feed raw features`;
-  process.stdout.write(`wrote ${written.join(', ')}: ${summary.inputs} inputs → ${summary.outputs} outputs, ${scaled}\n`);
+  const scaled =
+    summary.scaling === 'none' ? 'no input scaling' : `input scaling (${summary.scaling}) built in: feed raw features`;
+  process.stdout.write(
+    `wrote ${written.join(', ')}: ${summary.inputs} inputs → ${summary.outputs} outputs, ${scaled}\n`,
+  );
 }
 
 async function writeOnnx(model: Model, out: string): Promise<string[]> {
-  if (await isDirectory(out)) throw new CliError(`${out}: is a directory; --format onnx writes one file (e.g. -o model.onnx)`);
+  if (await isDirectory(out))
+    throw new CliError(`${out}: is a directory; --format onnx writes one file (e.g. -o model.onnx)`);
   await writeFile(out, modelToOnnx(model));
   return [out];
 }
 
 async function writeTfjs(model: Model, out: string): Promise<string[]> {
-  if ((await exists(out)) && !(await isDirectory(out))) throw new CliError(`${out}: is a file; --format tfjs writes a directory (model.json and ${TFJS_WEIGHTS_FILE})`);
+  if ((await exists(out)) && !(await isDirectory(out)))
+    throw new CliError(`${out}: is a file; --format tfjs writes a directory (model.json and ${TFJS_WEIGHTS_FILE})`);
   const { modelJson, weights } = modelToTfjs(model);
   await mkdir(out, { recursive: true });
   const files = [join(out, 'model.json'), join(out, TFJS_WEIGHTS_FILE)];

@@ -9,11 +9,19 @@ export type PayoffReport = PayoffEstimate & { note: string | null; workersAssume
  * the estimate is for 2 (the compose default) and says so. In human mode the note, when the
  * cluster does not pay, goes to stderr: stdout keeps the job id or the result.
  */
-export function reportPayoff(r: SubmitResult, workers: number, opts: { json?: boolean; coordinatorComputes?: boolean }): PayoffReport {
+export function reportPayoff(
+  r: SubmitResult,
+  workers: number,
+  opts: { json?: boolean; coordinatorComputes?: boolean },
+): PayoffReport {
   const assumed = workers < 1;
   const estimate = estimatePayoff({
-    layers: r.arch.layers, batchSize: r.batchSize, workers: assumed ? 2 : workers, kernel: r.record.kernel,
-    gradientEncoding: r.record.spec.gradientEncoding, coordinatorComputes: opts.coordinatorComputes,
+    layers: r.arch.layers,
+    batchSize: r.batchSize,
+    workers: assumed ? 2 : workers,
+    kernel: r.record.kernel,
+    gradientEncoding: r.record.spec.gradientEncoding,
+    coordinatorComputes: opts.coordinatorComputes,
   });
   const note = payoffNote(estimate);
   const shown = note && assumed ? `${note} (estimated for 2 workers: none is live yet)` : note;

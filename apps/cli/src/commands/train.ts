@@ -19,11 +19,16 @@ export interface TrainFlags {
  * the outputs (its gradient is then plain y − ŷ), the MSE the mean of (y − ŷ)² per value.
  */
 export function halfMseNote(outputs: number): string {
-  return outputs === 1 ? 'loss = MSE/2: the squared-error loss is ½(y − ŷ)²' : `loss = MSE × ${outputs}/2: the squared-error loss is ½ Σ (y − ŷ)² over the ${outputs} outputs`;
+  return outputs === 1
+    ? 'loss = MSE/2: the squared-error loss is ½(y − ŷ)²'
+    : `loss = MSE × ${outputs}/2: the squared-error loss is ½ Σ (y − ŷ)² over the ${outputs} outputs`;
 }
 
 export async function trainCommand(specPath: string, flags: TrainFlags): Promise<void> {
-  if (!flags.local) throw new CliError('train runs in this process and needs --local; to train on the cluster use `redgrad submit JOB.json --watch`');
+  if (!flags.local)
+    throw new CliError(
+      'train runs in this process and needs --local; to train on the cluster use `redgrad submit JOB.json --watch`',
+    );
   const progress = new ProgressLine();
   const log = (line: string) => {
     if (flags.json) return;
@@ -36,11 +41,15 @@ export async function trainCommand(specPath: string, flags: TrainFlags): Promise
     epochs = job.spec.epochs;
     every = flags.every ?? Math.max(1, Math.ceil(epochs / 20)); // about 20 epoch lines, whatever the length
     const layers = job.arch.layers.map((l) => `${l.outputs} ${l.activation}`).join(' → ');
-    log(`${job.spec.name}: ${job.train.n} training samples, ${job.test?.n ?? 0} test; ${job.train.features} → ${layers}; ${job.arch.loss}; batch ${job.batchSize}, shard ${job.spec.shardSize}, kernel ${kernel}`);
+    log(
+      `${job.spec.name}: ${job.train.n} training samples, ${job.test?.n ?? 0} test; ${job.train.features} → ${layers}; ${job.arch.loss}; batch ${job.batchSize}, shard ${job.spec.shardSize}, kernel ${kernel}`,
+    );
   };
   const onStep = (p: StepProgress) => {
     const eta = p.step > 0 ? ((p.steps - p.step) * p.elapsedMs) / p.step : NaN;
-    progress.update(`epoch ${p.epoch}/${p.epochs} ${bar(p.step / p.steps)} step ${p.step}/${p.steps} loss ${fmt(p.loss)}${p.accuracy !== undefined ? ` acc ${fmt(p.accuracy, 3)}` : ''} ${Math.round(p.samplesPerSecond)} samples/s ETA ${duration(eta)}`);
+    progress.update(
+      `epoch ${p.epoch}/${p.epochs} ${bar(p.step / p.steps)} step ${p.step}/${p.steps} loss ${fmt(p.loss)}${p.accuracy !== undefined ? ` acc ${fmt(p.accuracy, 3)}` : ''} ${Math.round(p.samplesPerSecond)} samples/s ETA ${duration(eta)}`,
+    );
   };
   // the last epoch is followed by a pass over the whole training set, long on a large one
   const evaluating = () => {
@@ -49,7 +58,10 @@ export async function trainCommand(specPath: string, flags: TrainFlags): Promise
     else process.stderr.write('evaluating the final weights…\n');
   };
   const onEpoch = (h: EpochMetrics) => {
-    if (h.epoch % every === 0 || h.epoch === 1 || h.epoch === epochs) log(`epoch ${String(h.epoch).padStart(4)}  train loss ${fmt(h.trainLoss)}${h.trainAccuracy !== undefined ? ` acc ${fmt(h.trainAccuracy, 3)}` : ''}${h.testLoss !== undefined ? `  test loss ${fmt(h.testLoss)}` : ''}${h.testAccuracy !== undefined ? ` acc ${fmt(h.testAccuracy, 3)}` : ''}${h.testR2 !== undefined ? ` R² ${fmt(h.testR2, 3)}` : ''}`);
+    if (h.epoch % every === 0 || h.epoch === 1 || h.epoch === epochs)
+      log(
+        `epoch ${String(h.epoch).padStart(4)}  train loss ${fmt(h.trainLoss)}${h.trainAccuracy !== undefined ? ` acc ${fmt(h.trainAccuracy, 3)}` : ''}${h.testLoss !== undefined ? `  test loss ${fmt(h.testLoss)}` : ''}${h.testAccuracy !== undefined ? ` acc ${fmt(h.testAccuracy, 3)}` : ''}${h.testR2 !== undefined ? ` R² ${fmt(h.testR2, 3)}` : ''}`,
+      );
     if (h.epoch === epochs) evaluating();
   };
   const run = await trainLocal(specPath, { init: flags.init, onStart, onStep, onEpoch });
@@ -78,10 +90,15 @@ export async function trainCommand(specPath: string, flags: TrainFlags): Promise
     process.stdout.write(JSON.stringify(summary) + '\n');
     return;
   }
-  if (result.test && classification) log(`test: loss ${fmt(result.test.loss)}, accuracy ${fmt(result.test.accuracy)} on ${result.test.n} samples`);
+  if (result.test && classification)
+    log(`test: loss ${fmt(result.test.loss)}, accuracy ${fmt(result.test.accuracy)} on ${result.test.n} samples`);
   if (result.test && !classification) {
     const outputs = job.arch.layers[job.arch.layers.length - 1].outputs;
-    log(`test: loss ${fmt(result.test.loss)}, MSE ${fmt(result.test.mse, 6)}, R² ${fmt(result.test.r2)} on ${result.test.n} samples (${halfMseNote(outputs)})`);
+    log(
+      `test: loss ${fmt(result.test.loss)}, MSE ${fmt(result.test.mse, 6)}, R² ${fmt(result.test.r2)} on ${result.test.n} samples (${halfMseNote(outputs)})`,
+    );
   }
-  log(`done: ${result.steps} steps in ${duration(result.elapsedMs)}, ${Math.round(result.samplesPerSecond)} samples/s; ${flags.out ? `model written to ${flags.out}` : 'no model written (add --out model.json to keep it)'}`);
+  log(
+    `done: ${result.steps} steps in ${duration(result.elapsedMs)}, ${Math.round(result.samplesPerSecond)} samples/s; ${flags.out ? `model written to ${flags.out}` : 'no model written (add --out model.json to keep it)'}`,
+  );
 }

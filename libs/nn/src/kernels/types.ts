@@ -17,7 +17,15 @@ export interface Kernels {
    */
   alloc(length: number): Float32Array;
   /** C[m,n] = A[m,k] · B[n,k]ᵀ (+ bias[n] on every row). */
-  matmulABt(A: Float32Array, B: Float32Array, C: Float32Array, m: number, n: number, k: number, bias?: Float32Array | null): void;
+  matmulABt(
+    A: Float32Array,
+    B: Float32Array,
+    C: Float32Array,
+    m: number,
+    n: number,
+    k: number,
+    bias?: Float32Array | null,
+  ): void;
   /** C[m,n] = A[m,k] · B[k,n]. */
   matmulAB(A: Float32Array, B: Float32Array, C: Float32Array, m: number, n: number, k: number): void;
   /** C[m,n] = A[k,m]ᵀ · B[k,n]. */

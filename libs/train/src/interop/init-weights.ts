@@ -37,7 +37,9 @@ export async function readInitWeights(path: string): Promise<InitWeights> {
     const { layers, params } = await tfjsToWeights(text, (p) => readInputBytes(join(dirname(file), p)), file);
     return { layers, params, format: 'tfjs' };
   }
-  throw new ModelFileError(`${file}: neither a redgrad model file (format "redgrad-model") nor a TensorFlow.js layers model (modelTopology)`);
+  throw new ModelFileError(
+    `${file}: neither a redgrad model file (format "redgrad-model") nor a TensorFlow.js layers model (modelTopology)`,
+  );
 }
 
 async function isDirectory(path: string): Promise<boolean> {

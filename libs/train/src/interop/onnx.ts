@@ -51,22 +51,43 @@ export function modelToOnnx(model: Model, producerVersion = '0.1.0'): Uint8Array
     initializers.push(tensor('scaling.offset', [features], Float32Array.from(scaling.offset)));
     initializers.push(tensor('scaling.scale', [features], Float32Array.from(scaling.scale)));
     nodes.push({ opType: 'Sub', name: 'scaling.sub', input: [current, 'scaling.offset'], output: ['scaling.centred'] });
-    nodes.push({ opType: 'Mul', name: 'scaling.mul', input: ['scaling.centred', 'scaling.scale'], output: ['scaling.out'] });
+    nodes.push({
+      opType: 'Mul',
+      name: 'scaling.mul',
+      input: ['scaling.centred', 'scaling.scale'],
+      output: ['scaling.out'],
+    });
     current = 'scaling.out';
   }
   layers.forEach((l, i) => {
     const last = i === layers.length - 1;
     const activation = model.arch.layers[i].activation;
     const op = ACTIVATION_OPS[activation];
-    const w = `layer${i}.W`, b = `layer${i}.b`, u = op || !last ? `layer${i}.u` : 'output';
-    initializers.push(tensor(w, [l.outputs, l.inputs], model.params.subarray(l.wOffset, l.wOffset + l.outputs * l.inputs)));
+    const w = `layer${i}.W`,
+      b = `layer${i}.b`,
+      u = op || !last ? `layer${i}.u` : 'output';
+    initializers.push(
+      tensor(w, [l.outputs, l.inputs], model.params.subarray(l.wOffset, l.wOffset + l.outputs * l.inputs)),
+    );
     initializers.push(tensor(b, [l.outputs], model.params.subarray(l.bOffset, l.bOffset + l.outputs)));
-    nodes.push({ opType: 'Gemm', name: `layer${i}.gemm`, input: [current, w, b], output: [u], attribute: [{ name: 'transB', type: ATTRIBUTE_INT, i: 1 }] });
+    nodes.push({
+      opType: 'Gemm',
+      name: `layer${i}.gemm`,
+      input: [current, w, b],
+      output: [u],
+      attribute: [{ name: 'transB', type: ATTRIBUTE_INT, i: 1 }],
+    });
     current = u;
     if (op) {
       const z = last ? 'output' : `layer${i}.z`;
       const attribute = activation === 'softmax' ? [{ name: 'axis', type: ATTRIBUTE_INT, i: 1 }] : undefined;
-      nodes.push({ opType: op, name: `layer${i}.${activation}`, input: [current], output: [z], ...(attribute ? { attribute } : {}) });
+      nodes.push({
+        opType: op,
+        name: `layer${i}.${activation}`,
+        input: [current],
+        output: [z],
+        ...(attribute ? { attribute } : {}),
+      });
       current = z;
     }
   });
@@ -79,13 +100,19 @@ export function modelToOnnx(model: Model, producerVersion = '0.1.0'): Uint8Array
     producerName: 'redgrad',
     producerVersion,
     opsetImport: [{ domain: '', version: OPSET }],
-    docString: 'Exported from a redgrad model file. Input: raw features; the model\'s input scaling is the first nodes.',
+    docString: "Exported from a redgrad model file. Input: raw features; the model's input scaling is the first nodes.",
     metadataProps: Object.entries(metadata).map(([key, value]) => ({ key, value: JSON.stringify(value) })),
     graph: {
       name: 'redgrad-mlp',
       node: nodes,
       initializer: initializers,
-      input: [valueInfo('input', features, model.featureNames ? `features: ${model.featureNames.join(', ')}` : 'raw features')],
+      input: [
+        valueInfo(
+          'input',
+          features,
+          model.featureNames ? `features: ${model.featureNames.join(', ')}` : 'raw features',
+        ),
+      ],
       output: [valueInfo('output', outputs, outputDoc(model))],
     },
   };

@@ -47,7 +47,14 @@ export function modelToTfjs(model: Model, generatedBy = 'redgrad 0.1.0'): TfjsFi
   const topology: Record<string, unknown>[] = [];
   const specs: WeightSpec[] = [];
   const chunks: Float32Array[] = [];
-  const dense = (name: string, units: number, activation: string, trainable: boolean, kernel: Float32Array, bias: Float32Array) => {
+  const dense = (
+    name: string,
+    units: number,
+    activation: string,
+    trainable: boolean,
+    kernel: Float32Array,
+    bias: Float32Array,
+  ) => {
     const config: Record<string, unknown> = { name, units, activation, use_bias: true, trainable, dtype: 'float32' };
     if (topology.length === 0) config.batch_input_shape = [null, features];
     topology.push({ class_name: 'Dense', config });
@@ -118,7 +125,11 @@ export type WeightFileReader = (path: string) => Promise<Uint8Array>;
  * Reads a tfjs layers model of Dense layers (an optional InputLayer, and a leading redgrad scaling
  * layer, are skipped) into redgrad's parameter layout. `source` names model.json in errors.
  */
-export async function tfjsToWeights(modelJsonText: string, readWeightFile: WeightFileReader, source = 'model.json'): Promise<TfjsWeights> {
+export async function tfjsToWeights(
+  modelJsonText: string,
+  readWeightFile: WeightFileReader,
+  source = 'model.json',
+): Promise<TfjsWeights> {
   let raw: unknown;
   try {
     raw = JSON.parse(modelJsonText);
@@ -127,7 +138,9 @@ export async function tfjsToWeights(modelJsonText: string, readWeightFile: Weigh
   }
   const file = obj(raw, source);
   if (file.format !== undefined && file.format !== 'layers-model') {
-    throw new ModelFileError(`${source}.format: expected "layers-model" (a tfjs graph model has no layers to read), got ${describeValue(file.format)}`);
+    throw new ModelFileError(
+      `${source}.format: expected "layers-model" (a tfjs graph model has no layers to read), got ${describeValue(file.format)}`,
+    );
   }
   const dense = denseLayers(file.modelTopology, `${source}.modelTopology`);
   const weights = await manifestWeights(file.weightsManifest, readWeightFile, `${source}.weightsManifest`);
@@ -139,10 +152,14 @@ export async function tfjsToWeights(modelJsonText: string, readWeightFile: Weigh
     const kernel = weights.get(`${d.name}/kernel`);
     if (!kernel) throw new ModelFileError(`${source}.weightsManifest: no weight "${d.name}/kernel" for ${where}`);
     if (kernel.shape.length !== 2 || kernel.shape[1] !== d.units) {
-      throw new ModelFileError(`${source}.weightsManifest "${d.name}/kernel".shape: expected [inputs, ${d.units}], got ${JSON.stringify(kernel.shape)}`);
+      throw new ModelFileError(
+        `${source}.weightsManifest "${d.name}/kernel".shape: expected [inputs, ${d.units}], got ${JSON.stringify(kernel.shape)}`,
+      );
     }
     if (inputs !== undefined && kernel.shape[0] !== inputs) {
-      throw new ModelFileError(`${source}.weightsManifest "${d.name}/kernel".shape: expected [${inputs}, ${d.units}] after the layer before, got ${JSON.stringify(kernel.shape)}`);
+      throw new ModelFileError(
+        `${source}.weightsManifest "${d.name}/kernel".shape: expected [${inputs}, ${d.units}] after the layer before, got ${JSON.stringify(kernel.shape)}`,
+      );
     }
     const layerInputs = kernel.shape[0];
     let bias: Float32Array | undefined;
@@ -150,7 +167,9 @@ export async function tfjsToWeights(modelJsonText: string, readWeightFile: Weigh
       const b = weights.get(`${d.name}/bias`);
       if (!b) throw new ModelFileError(`${source}.weightsManifest: no weight "${d.name}/bias" for ${where}`);
       if (b.shape.length !== 1 || b.shape[0] !== d.units) {
-        throw new ModelFileError(`${source}.weightsManifest "${d.name}/bias".shape: expected [${d.units}], got ${JSON.stringify(b.shape)}`);
+        throw new ModelFileError(
+          `${source}.weightsManifest "${d.name}/bias".shape: expected [${d.units}], got ${JSON.stringify(b.shape)}`,
+        );
       }
       bias = b.values;
     }
@@ -171,7 +190,8 @@ export async function tfjsToWeights(modelJsonText: string, readWeightFile: Weigh
     at += b.outputs;
   }
   for (let i = 0; i < params.length; i++) {
-    if (!Number.isFinite(params[i])) throw new ModelFileError(`${source}: parameter ${i} (in redgrad's layout) is not finite`);
+    if (!Number.isFinite(params[i]))
+      throw new ModelFileError(`${source}: parameter ${i} (in redgrad's layout) is not finite`);
   }
   return { layers, params };
 }
@@ -186,7 +206,9 @@ interface DenseConfig {
 function denseLayers(topology: unknown, where: string): { layers: DenseConfig[]; inputs: number | undefined } {
   const t = obj(topology, where);
   if (t.class_name !== 'Sequential') {
-    throw new ModelFileError(`${where}.class_name: only a Sequential model of Dense layers can be read, got ${describeValue(t.class_name)}`);
+    throw new ModelFileError(
+      `${where}.class_name: only a Sequential model of Dense layers can be read, got ${describeValue(t.class_name)}`,
+    );
   }
   const config = t.config;
   // Keras ≥ 2.2 and tfjs nest the layer list in config; older Keras exports put it at config itself
@@ -200,15 +222,21 @@ function denseLayers(topology: unknown, where: string): { layers: DenseConfig[];
     const c = obj(l.config, `${at}.config`);
     if (i === 0) inputs = inputWidth(c, at);
     if (l.class_name === 'InputLayer') return;
-    if (l.class_name !== 'Dense') throw new ModelFileError(`${at}.class_name: only Dense layers can be read, got ${describeValue(l.class_name)}`);
-    if (typeof c.name !== 'string' || c.name === '') throw new ModelFileError(`${at}.config.name: expected a non-empty string, got ${describeValue(c.name)}`);
-    if (!Number.isInteger(c.units) || (c.units as number) < 1) throw new ModelFileError(`${at}.config.units: expected a positive integer, got ${describeValue(c.units)}`);
+    if (l.class_name !== 'Dense')
+      throw new ModelFileError(`${at}.class_name: only Dense layers can be read, got ${describeValue(l.class_name)}`);
+    if (typeof c.name !== 'string' || c.name === '')
+      throw new ModelFileError(`${at}.config.name: expected a non-empty string, got ${describeValue(c.name)}`);
+    if (!Number.isInteger(c.units) || (c.units as number) < 1)
+      throw new ModelFileError(`${at}.config.units: expected a positive integer, got ${describeValue(c.units)}`);
     const activation = c.activation ?? 'linear';
     const redgrad = (Object.keys(TFJS_ACTIVATIONS) as Activation[]).find((a) => TFJS_ACTIVATIONS[a] === activation);
     if (!redgrad) {
-      throw new ModelFileError(`${at}.config.activation: expected one of ${Object.values(TFJS_ACTIVATIONS).join(', ')}, got ${describeValue(activation)}`);
+      throw new ModelFileError(
+        `${at}.config.activation: expected one of ${Object.values(TFJS_ACTIVATIONS).join(', ')}, got ${describeValue(activation)}`,
+      );
     }
-    if (c.use_bias !== undefined && typeof c.use_bias !== 'boolean') throw new ModelFileError(`${at}.config.use_bias: expected true or false, got ${describeValue(c.use_bias)}`);
+    if (c.use_bias !== undefined && typeof c.use_bias !== 'boolean')
+      throw new ModelFileError(`${at}.config.use_bias: expected true or false, got ${describeValue(c.use_bias)}`);
     layers.push({ name: c.name, units: c.units as number, activation: redgrad, useBias: c.use_bias !== false });
   });
   return { layers, inputs };
@@ -219,18 +247,29 @@ function inputWidth(c: Record<string, unknown>, where: string): number | undefin
   const shape = c.batch_input_shape ?? c.batch_shape;
   if (shape === undefined) return undefined;
   if (!Array.isArray(shape) || shape.length !== 2 || !Number.isInteger(shape[1]) || shape[1] < 1) {
-    throw new ModelFileError(`${where}.config.batch_input_shape: expected [null, features], got ${describeValue(shape)}`);
+    throw new ModelFileError(
+      `${where}.config.batch_input_shape: expected [null, features], got ${describeValue(shape)}`,
+    );
   }
   return shape[1];
 }
 
-async function manifestWeights(manifest: unknown, read: WeightFileReader, where: string): Promise<Map<string, { shape: number[]; values: Float32Array }>> {
-  if (!Array.isArray(manifest) || manifest.length === 0) throw new ModelFileError(`${where}: expected a non-empty array of weight groups`);
+async function manifestWeights(
+  manifest: unknown,
+  read: WeightFileReader,
+  where: string,
+): Promise<Map<string, { shape: number[]; values: Float32Array }>> {
+  if (!Array.isArray(manifest) || manifest.length === 0)
+    throw new ModelFileError(`${where}: expected a non-empty array of weight groups`);
   const weights = new Map<string, { shape: number[]; values: Float32Array }>();
   for (const [g, entry] of manifest.entries()) {
     const at = `${where}[${g}]`;
     const group = obj(entry, at);
-    if (!Array.isArray(group.paths) || group.paths.length === 0 || !group.paths.every((p) => typeof p === 'string' && p !== '')) {
+    if (
+      !Array.isArray(group.paths) ||
+      group.paths.length === 0 ||
+      !group.paths.every((p) => typeof p === 'string' && p !== '')
+    ) {
       throw new ModelFileError(`${at}.paths: expected a non-empty array of file names`);
     }
     if (!Array.isArray(group.weights)) throw new ModelFileError(`${at}.weights: expected an array`);
@@ -242,16 +281,25 @@ async function manifestWeights(manifest: unknown, read: WeightFileReader, where:
     let offset = 0;
     for (const [k, spec] of group.weights.entries()) {
       const w = obj(spec, `${at}.weights[${k}]`);
-      if (typeof w.name !== 'string') throw new ModelFileError(`${at}.weights[${k}].name: expected a string, got ${describeValue(w.name)}`);
-      if (w.dtype !== 'float32') throw new ModelFileError(`${at}.weights[${k}].dtype: only float32 weights can be read, got ${describeValue(w.dtype)}`);
-      if (w.quantization !== undefined) throw new ModelFileError(`${at}.weights[${k}].quantization: quantized weights cannot be read`);
+      if (typeof w.name !== 'string')
+        throw new ModelFileError(`${at}.weights[${k}].name: expected a string, got ${describeValue(w.name)}`);
+      if (w.dtype !== 'float32')
+        throw new ModelFileError(
+          `${at}.weights[${k}].dtype: only float32 weights can be read, got ${describeValue(w.dtype)}`,
+        );
+      if (w.quantization !== undefined)
+        throw new ModelFileError(`${at}.weights[${k}].quantization: quantized weights cannot be read`);
       if (!Array.isArray(w.shape) || !w.shape.every((d) => Number.isInteger(d) && d >= 1)) {
-        throw new ModelFileError(`${at}.weights[${k}].shape: expected an array of positive integers, got ${describeValue(w.shape)}`);
+        throw new ModelFileError(
+          `${at}.weights[${k}].shape: expected an array of positive integers, got ${describeValue(w.shape)}`,
+        );
       }
       const shape = w.shape as number[];
       const count = shape.reduce((a, b) => a * b, 1);
       if (offset + count * 4 > bytes.length) {
-        throw new ModelFileError(`${at}.weights[${k}] ("${w.name}"): needs bytes ${offset}–${offset + count * 4} but ${(group.paths as string[]).join(' + ')} hold ${bytes.length}`);
+        throw new ModelFileError(
+          `${at}.weights[${k}] ("${w.name}"): needs bytes ${offset}–${offset + count * 4} but ${(group.paths as string[]).join(' + ')} hold ${bytes.length}`,
+        );
       }
       const values = new Float32Array(count);
       for (let i = 0; i < count; i++) values[i] = view.getFloat32(offset + i * 4, true);
@@ -259,13 +307,16 @@ async function manifestWeights(manifest: unknown, read: WeightFileReader, where:
       weights.set(w.name, { shape, values });
     }
     if (offset !== bytes.length) {
-      throw new ModelFileError(`${at}: the weights take ${offset} bytes but ${(group.paths as string[]).join(' + ')} hold ${bytes.length}`);
+      throw new ModelFileError(
+        `${at}: the weights take ${offset} bytes but ${(group.paths as string[]).join(' + ')} hold ${bytes.length}`,
+      );
     }
   }
   return weights;
 }
 
 function obj(v: unknown, where: string): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ModelFileError(`${where}: expected an object, got ${describeValue(v)}`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new ModelFileError(`${where}: expected an object, got ${describeValue(v)}`);
   return v as Record<string, unknown>;
 }

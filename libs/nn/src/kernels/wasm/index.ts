@@ -50,7 +50,19 @@ interface GemmExports {
   addInto(src: number, dst: number, len: number): void;
   columnSums(a: number, rows: number, cols: number, out: number): void;
   divideCheck(g: number, len: number, n: number): number;
-  adamStep(w: number, g: number, m: number, v: number, len: number, b1: number, b2: number, a1: number, a2: number, alpha: number, epsHat: number): void;
+  adamStep(
+    w: number,
+    g: number,
+    m: number,
+    v: number,
+    len: number,
+    b1: number,
+    b2: number,
+    a1: number,
+    a2: number,
+    alpha: number,
+    epsHat: number,
+  ): void;
 }
 
 const wasmApi: WasmApi | undefined = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
@@ -76,7 +88,8 @@ export function wasmSimdAvailable(): boolean {
 const alignUp = (x: number) => Math.ceil(x / ALIGN) * ALIGN;
 
 function checkDim(op: string, name: string, v: number): void {
-  if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff) throw new RangeError(`${op}: ${name} must be a non-negative integer, got ${v}`);
+  if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff)
+    throw new RangeError(`${op}: ${name} must be a non-negative integer, got ${v}`);
 }
 
 function checkShape(op: string, m: number, n: number, k: number): void {
@@ -105,7 +118,9 @@ export function createWasmKernels(opts: WasmKernelOptions = {}): Kernels {
   const arenaEnd = arenaStart + maxFloats * 4;
   const pages = Math.ceil(arenaEnd / PAGE_BYTES);
   if (pages > MAX_PAGES) {
-    throw new RangeError(`createWasmKernels: maxFloats ${maxFloats} needs ${pages} pages of 64 KiB; wasm32 allows ${MAX_PAGES}`);
+    throw new RangeError(
+      `createWasmKernels: maxFloats ${maxFloats} needs ${pages} pages of 64 KiB; wasm32 allows ${MAX_PAGES}`,
+    );
   }
 
   // initial = maximum: the whole arena is reserved up front (the OS commits pages only when touched).
@@ -115,7 +130,9 @@ export function createWasmKernels(opts: WasmKernelOptions = {}): Kernels {
   let top = arenaStart; // next free byte of the arena
 
   function exhausted(asked: number, free: number): Error {
-    return new RangeError(`wasm kernel arena exhausted: asked ${asked} floats, ${(arenaEnd - free) / 4} left; raise maxFloats (now ${maxFloats})`);
+    return new RangeError(
+      `wasm kernel arena exhausted: asked ${asked} floats, ${(arenaEnd - free) / 4} left; raise maxFloats (now ${maxFloats})`,
+    );
   }
 
   // Per-call placement of foreign operands in the free space above the arena top; reset every call
@@ -151,7 +168,14 @@ export function createWasmKernels(opts: WasmKernelOptions = {}): Kernels {
    * every layout), runs the product and copies a foreign C back.
    */
   function product(
-    op: string, A: Float32Array, B: Float32Array, C: Float32Array, m: number, n: number, k: number, bias: Float32Array | null,
+    op: string,
+    A: Float32Array,
+    B: Float32Array,
+    C: Float32Array,
+    m: number,
+    n: number,
+    k: number,
+    bias: Float32Array | null,
     run: (a: number, b: number, c: number, m: number, n: number, k: number, bias: number, scratch: number) => void,
   ): void {
     checkShape(op, m, n, k);
@@ -160,31 +184,46 @@ export function createWasmKernels(opts: WasmKernelOptions = {}): Kernels {
     checkLength(op, 'C', C, m * n);
     if (bias) checkLength(op, 'bias', bias, n);
     callFree = top;
-    const a = input(A, m * k), b = input(B, n * k), d = bias ? input(bias, n) : 0;
+    const a = input(A, m * k),
+      b = input(B, n * k),
+      d = bias ? input(bias, n) : 0;
     const c = output(C, m * n);
     run(a, b, c, m, n, k, d, scratch);
     copyBack(C, c, m * n);
   }
 
   /** A loop over `len` elements that reads x and writes y (reading it too when `yIsRead`). */
-  function elementwise(op: string, xName: string, x: Float32Array, yName: string, y: Float32Array, yIsRead: boolean, len: number, run: (x: number, y: number, len: number) => void): void {
+  function elementwise(
+    op: string,
+    xName: string,
+    x: Float32Array,
+    yName: string,
+    y: Float32Array,
+    yIsRead: boolean,
+    len: number,
+    run: (x: number, y: number, len: number) => void,
+  ): void {
     checkLength(op, xName, x, len);
     checkLength(op, yName, y, len);
     callFree = top;
-    const px = input(x, len), py = yIsRead ? input(y, len) : output(y, len);
+    const px = input(x, len),
+      py = yIsRead ? input(y, len) : output(y, len);
     run(px, py, len);
     copyBack(y, py, len);
   }
 
   // the bias-less products in the shape `product` runs (made once: nothing allocates per call)
-  const runAB = (a: number, b: number, c: number, m: number, n: number, k: number, _bias: number, s: number) => gemm.matmulAB(a, b, c, m, n, k, s);
-  const runAtB = (a: number, b: number, c: number, m: number, n: number, k: number, _bias: number, s: number) => gemm.matmulAtB(a, b, c, m, n, k, s);
+  const runAB = (a: number, b: number, c: number, m: number, n: number, k: number, _bias: number, s: number) =>
+    gemm.matmulAB(a, b, c, m, n, k, s);
+  const runAtB = (a: number, b: number, c: number, m: number, n: number, k: number, _bias: number, s: number) =>
+    gemm.matmulAtB(a, b, c, m, n, k, s);
 
   return {
     name: 'wasm-simd',
 
     alloc(length: number): Float32Array {
-      if (!Number.isSafeInteger(length) || length < 0) throw new RangeError(`alloc: length must be a non-negative integer, got ${length}`);
+      if (!Number.isSafeInteger(length) || length < 0)
+        throw new RangeError(`alloc: length must be a non-negative integer, got ${length}`);
       if (top + length * 4 > arenaEnd) throw exhausted(length, top);
       const view = new Float32Array(buffer, top, length);
       view.fill(0); // the region may hold a previous call's copies of foreign operands
@@ -222,7 +261,8 @@ export function createWasmKernels(opts: WasmKernelOptions = {}): Kernels {
       checkLength('columnSums', 'A', A, rows * cols);
       checkLength('columnSums', 'out', out, cols);
       callFree = top;
-      const pa = input(A, rows * cols), po = output(out, cols);
+      const pa = input(A, rows * cols),
+        po = output(out, cols);
       gemm.columnSums(pa, rows, cols, po);
       copyBack(out, po, cols);
     },
@@ -241,7 +281,10 @@ export function createWasmKernels(opts: WasmKernelOptions = {}): Kernels {
       checkLength('adamStep', 'm', m, len);
       checkLength('adamStep', 'v', v, len);
       callFree = top;
-      const pw = input(w, len), pg = input(g, len), pm = input(m, len), pv = input(v, len);
+      const pw = input(w, len),
+        pg = input(g, len),
+        pm = input(m, len),
+        pv = input(v, len);
       gemm.adamStep(pw, pg, pm, pv, len, c.b1, c.b2, c.a1, c.a2, c.alpha, c.epsHat);
       copyBack(w, pw, len);
       copyBack(m, pm, len);
