@@ -352,7 +352,7 @@ export function columnSums(a: usize, rows: i32, cols: i32, out: usize): void {
   }
 }
 
-/** dst[i] += src[i] for i < len, in float32 (the shard sums of a step, added in shard order). */
+/** dst[i] += src[i] for i < len, in float32 (two sibling nodes of a step's shard-sum tree). */
 export function addInto(src: usize, dst: usize, len: i32): void {
   let i = 0;
   for (; i + 4 <= len; i += 4) {
