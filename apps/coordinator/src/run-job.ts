@@ -218,6 +218,8 @@ async function trainOnWorkers(
         ? new LocalBackend(job.arch, kernels, job.train, job.train.task === 'classification', job.spec.shardSize)
         : undefined,
   });
+  // the poll is up to a second old; a short job would plan most of its steps before it caught up
+  await ctx.workerSlots.refresh();
   try {
     const result = await train(job, {
       backend,

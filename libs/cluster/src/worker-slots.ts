@@ -27,6 +27,11 @@ export class WorkerSlots {
     this.timer.unref();
   }
 
+  /** Reads now: a job about to start plans its first steps for the workers live at that moment. */
+  refresh(): Promise<void> {
+    return this.read();
+  }
+
   get slots(): number {
     return this.count;
   }
