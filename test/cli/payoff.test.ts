@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { cleanPrefix, uniquePrefix } from '../setup/redis.js';
 import { REPO_ROOT } from '../compose/compose-file.js';
 import { cli, lastJson, startService, useTestRedis, waitFor } from '../e2e/harness.js';
+import type { SubmitResult } from '@redgrad/cluster';
+import { reportPayoff } from '../../apps/cli/src/commands/payoff.js';
 
 const testRedis = useTestRedis();
 const IRIS_SPEC = join(REPO_ROOT, 'examples/iris.json'); // batch 16 of a 4-16-3 model: far too small to pay
@@ -42,5 +44,33 @@ describe('submit tells when the cluster cannot pay', () => {
     } finally {
       await cleanPrefix(testRedis.redis, prefix);
     }
+  });
+});
+
+describe('the estimate counts the coordinator only where the step plan gives it a block', () => {
+  // a 784-256-128-10 model, batch 1024 in shards of 512: two shards
+  const result = (shardSize: number) =>
+    ({
+      batchSize: 1024,
+      arch: {
+        layers: [
+          { inputs: 784, outputs: 256, activation: 'relu' },
+          { inputs: 256, outputs: 128, activation: 'relu' },
+          { inputs: 128, outputs: 10, activation: 'softmax' },
+        ],
+      },
+      record: { kernel: 'wasm-simd', spec: { shardSize, gradientEncoding: 'f32' } },
+    }) as unknown as SubmitResult;
+
+  it('with 1 worker the coordinator takes the other shard; with 2 workers and 2 shards it computes nothing', () => {
+    const one = reportPayoff(result(512), 1, { json: true, coordinatorComputes: true });
+    const two = reportPayoff(result(512), 2, { json: true, coordinatorComputes: true });
+    const twoAlone = reportPayoff(result(512), 2, { json: true, coordinatorComputes: false });
+    expect(one.computeMs).toBeCloseTo(reportPayoff(result(512), 2, { json: true }).computeMs, 9);
+    expect(two.computeMs).toBe(twoAlone.computeMs);
+    // 4 shards: with 2 workers the plan still gives each worker 2 shards and the coordinator none
+    expect(reportPayoff(result(256), 2, { json: true, coordinatorComputes: true }).computeMs).toBe(
+      reportPayoff(result(256), 2, { json: true }).computeMs,
+    );
   });
 });

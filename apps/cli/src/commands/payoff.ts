@@ -1,4 +1,4 @@
-import { estimatePayoff, payoffNote } from '@redgrad/cluster';
+import { estimatePayoff, payoffNote, planStep } from '@redgrad/cluster';
 import type { PayoffEstimate, SubmitResult } from '@redgrad/cluster';
 
 /** The estimate as `--json` output carries it: the figures and the note (null when the cluster pays). */
@@ -15,13 +15,18 @@ export function reportPayoff(
   opts: { json?: boolean; coordinatorComputes?: boolean },
 ): PayoffReport {
   const assumed = workers < 1;
+  const counted = assumed ? 2 : workers;
+  // the coordinator computes only where the step plan gives it a block (with 1 worker, not with 2
+  // workers and 2 shards): ask the plan the backend uses rather than assume
+  const shards = Math.ceil(r.batchSize / r.record.spec.shardSize);
+  const coordinatorComputes = !!opts.coordinatorComputes && planStep(shards, counted, true).own !== null;
   const estimate = estimatePayoff({
     layers: r.arch.layers,
     batchSize: r.batchSize,
-    workers: assumed ? 2 : workers,
+    workers: counted,
     kernel: r.record.kernel,
     gradientEncoding: r.record.spec.gradientEncoding,
-    coordinatorComputes: opts.coordinatorComputes,
+    coordinatorComputes,
   });
   const note = payoffNote(estimate);
   const shown = note && assumed ? `${note} (estimated for 2 workers: none is live yet)` : note;
